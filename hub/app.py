@@ -1,0 +1,119 @@
+"""The Starlette application: GraphQL, health checks, and the routes of each area."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from strawberry.asgi import GraphQL
+
+from hub.db import Database, UnitOfWork
+from hub.migrate import head_revision
+from hub.settings import Settings
+from orgs.crypto import Keyring
+from orgs.identity.service import authenticate
+from resolvers.context import Context
+from schema.schema import schema
+
+
+class HubGraphQL(GraphQL[Context, None]):
+    def __init__(self, *, uow: UnitOfWork, settings: Settings, keyring: Keyring, **kw: Any):
+        super().__init__(schema, **kw)
+        self.uow = uow
+        self.settings = settings
+        self.keyring = keyring
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        ctx = Context(
+            request=request,
+            response=response,
+            uow=self.uow,
+            settings=self.settings,
+            keyring=self.keyring,
+        )
+        authorization = request.headers.get("authorization")
+        if authorization:
+            subject = await authenticate(await ctx.session(), authorization)
+            if subject is not None:
+                ctx.subject = subject
+            else:
+                ctx.auth_error = "Invalid, expired or revoked credentials"
+        return ctx
+
+
+def create_app(
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    uow: UnitOfWork | None = None,
+    extra_routes: list[BaseRoute] | None = None,
+) -> Starlette:
+    """Build the app. ``database`` owns the engine; tests may pass their own ``uow`` instead."""
+    if uow is None:
+        assert database is not None, "create_app needs a database or a unit of work"
+        uow = UnitOfWork(database.engine(settings.db_pool_size))
+    keyring = Keyring(settings.resolved_secret_key())
+    graphiql = settings.debug or settings.embedded
+    graphql = HubGraphQL(
+        uow=uow,
+        settings=settings,
+        keyring=keyring,
+        graphql_ide="graphiql" if graphiql else None,
+        allow_queries_via_get=True,
+    )
+    expected_head = head_revision()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            async with uow.session() as session:
+                current = (
+                    await session.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar_one_or_none()
+        except Exception as exc:  # any database failure means "not ready"
+            return JSONResponse(
+                {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
+            )
+        if current != expected_head:
+            return JSONResponse(
+                {"status": "migrations pending", "current": current, "head": expected_head},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready", "revision": current})
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *(extra_routes or []),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if database is not None:
+            await database.dispose()
+
+    # Browsers may call the public operations from any site, but never with credentials:
+    # the Authorization header is not allowed cross-origin, so a hostile page cannot use a
+    # staff member's token, and the widget never needs one.
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "idempotency-key"],
+            max_age=86400,
+        )
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -1,0 +1,87 @@
+"""Settings from the environment (prefix ``HUB_``); see docs/configuration.md."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:pass@host/db). Unset: embedded PostgreSQL "
+        "under HUB_DATA_DIR.",
+    )
+    data_dir: Path = Field(
+        default=Path("./.coalition-hub"),
+        description="Folder for the embedded database, the generated secret key and runtime files.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="amqp://... for RabbitMQ. Unset: an in-process broker with worker threads "
+        "inside `serve`.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Instance secret (signing, fingerprints, encryption at rest). Unset: generated "
+        "once and stored in HUB_DATA_DIR/secret_key.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The URL browsers reach the hub at (links in mails, widget script URL).",
+    )
+    debug: bool = Field(default=False, description="GraphiQL and verbose errors.")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="json for machines, console for people."
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="Connections per API process.")
+    worker_threads: int = Field(default=4, ge=1, description="Worker threads (embedded/worker).")
+    allow_private_webhooks: bool = Field(
+        default=False,
+        description="Allow webhook/CRM targets on private or loopback networks (tests, intranets).",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Instance SMTP server (smtp://user:pass@host:port); orgs may set their own.",
+    )
+    mail_from: str = Field(default="Coalition Hub <noreply@localhost>", description="Sender.")
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    def resolved_secret_key(self) -> str:
+        """The instance secret; in embedded mode generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def settings_reference() -> str:
+    """The Markdown table of every setting, embedded in docs/configuration.md (a test checks)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        shown = "unset" if default is None else f"`{default}`"
+        rows.append(f"| `HUB_{name.upper()}` | {shown} | {info.description or ''} |")
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,31 @@
+"""SQL for campaigns and partnerships."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from orgs.models import Campaign, Partnership, PartnershipStatus
+from orgs.scoping import Scope
+
+
+async def campaign_by_name(session: AsyncSession, name: str) -> Campaign | None:
+    result = await session.execute(select(Campaign).where(col(Campaign.name) == name))
+    return result.scalar_one_or_none()
+
+
+async def campaigns_of_org(session: AsyncSession, scope: Scope, org_id: int) -> list[Campaign]:
+    """Campaigns ``org_id`` leads or takes part in (active partnership), if the subject is staff."""
+    if org_id not in scope.member_org_ids():
+        return []
+    result = await session.execute(
+        select(Campaign)
+        .join(Partnership, col(Partnership.campaign_id) == col(Campaign.id))
+        .where(
+            col(Partnership.org_id) == org_id,
+            col(Partnership.status) == PartnershipStatus.ACTIVE.value,
+        )
+        .order_by(col(Campaign.id))
+    )
+    return list(result.scalars())

@@ -1,0 +1,91 @@
+"""The demo coalition that ``serve --demo`` and ``demo`` load: a lead, two partners, live pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orgs.campaigns import repository as campaigns
+from orgs.campaigns.service import add_partner, create_campaign
+from orgs.identity.service import issue_token
+from orgs.models import ActionPage, Campaign, CampaignStatus, Org, PageStatus, PartnerRole
+from orgs.organisations import repository as organisations
+from orgs.organisations.service import create_org
+from orgs.pages import repository as pages
+from orgs.pages.service import create_page
+from permissions.roles import ALL_SCOPES
+
+CAMPAIGN = "clean-rivers"
+ORGS = (
+    ("river-alliance", "River Alliance", "lead", "en"),
+    ("friends-of-the-delta", "Friends of the Delta", "partner", "fr"),
+    ("anglers-united", "Anglers United", "partner", "de"),
+)
+CONSENT_TEXTS = {
+    "current": "2026-11",
+    "versions": {
+        "2026-11": {
+            "optIn": "Yes, {org} may email me about this and related campaigns.",
+            "leadOptIn": "Yes, {lead} (who runs this coalition) may email me too.",
+        }
+    },
+}
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    org: Org
+    role: str
+    token: str
+    page: ActionPage
+
+
+@dataclass(frozen=True)
+class DemoCoalition:
+    campaign: Campaign
+    orgs: list[DemoOrg]
+    created: bool
+
+
+async def load_demo(session: AsyncSession) -> DemoCoalition:
+    """Create the demo coalition if absent; always issue fresh owner tokens (only hashes stay)."""
+    campaign = await campaigns.campaign_by_name(session, CAMPAIGN)
+    created = campaign is None
+    members: list[DemoOrg] = []
+    for name, title, role, locale in ORGS:
+        org = await organisations.org_by_name(session, name)
+        if org is None:
+            org = await create_org(
+                session,
+                name,
+                title,
+                {"privacy_policy_url": f"https://{name}.example.org/privacy"},
+            )
+        if campaign is None:
+            campaign = await create_campaign(
+                session,
+                org,
+                CAMPAIGN,
+                "Clean rivers for everyone",
+                goal=10_000,
+                status=CampaignStatus.LIVE,
+                consent_texts=CONSENT_TEXTS,
+            )
+        elif created and role != "lead":
+            await add_partner(session, campaign, org, role=PartnerRole.PARTNER)
+        page = await pages.page_by_name(session, f"{name}/{CAMPAIGN}")
+        if page is None:
+            page = await create_page(
+                session,
+                org,
+                campaign,
+                f"{name}/{CAMPAIGN}",
+                locale=locale,
+                status=PageStatus.LIVE,
+            )
+        assert org.id is not None
+        issued = await issue_token(session, org.id, "demo owner token", list(ALL_SCOPES))
+        members.append(DemoOrg(org, role, issued.plaintext, page))
+    assert campaign is not None
+    return DemoCoalition(campaign, members, created)

@@ -1,0 +1,47 @@
+"""SQL for users, staff and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from orgs.models import ApiToken, Staffer, User, utcnow
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(func.lower(col(User.email)) == email.lower()))
+    return result.scalar_one_or_none()
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def staff_roles(session: AsyncSession, user_id: int) -> dict[int, str]:
+    result = await session.execute(
+        select(col(Staffer.org_id), col(Staffer.role)).where(col(Staffer.user_id) == user_id)
+    )
+    return dict(result.all())
+
+
+async def staffer(session: AsyncSession, org_id: int, user_id: int) -> Staffer | None:
+    result = await session.execute(
+        select(Staffer).where(col(Staffer.org_id) == org_id, col(Staffer.user_id) == user_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def active_token_by_prefix(session: AsyncSession, prefix: str) -> ApiToken | None:
+    result = await session.execute(
+        select(ApiToken).where(col(ApiToken.prefix) == prefix, col(ApiToken.revoked_at).is_(None))
+    )
+    return result.scalar_one_or_none()
+
+
+async def touch_token(session: AsyncSession, token_id: int, when: datetime | None = None) -> None:
+    await session.execute(
+        update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=when or utcnow())
+    )

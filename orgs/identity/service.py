@@ -1,0 +1,151 @@
+"""Users, staff and API tokens: creating them and turning credentials into a Subject."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orgs.identity import repository
+from orgs.models import ApiToken, Staffer, StaffRole, User, utcnow
+from permissions.roles import ALL_SCOPES, permissions_for_role, permissions_for_scopes
+from permissions.subject import Subject, SubjectKind
+from permissions.tokens import generate_token, parse_token, secret_matches
+
+_hasher = PasswordHasher()
+
+# last_used_at is written at most this often per token, to keep reads write-free.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class IdentityError(ValueError):
+    """A user-fixable problem with an identity request (message says what)."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except VerificationError:
+        return False
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user: User
+    password: str | None  # the one-time password, when one was generated
+
+
+async def create_user(
+    session: AsyncSession, email: str, org_id: int, role: StaffRole, password: str | None = None
+) -> CreatedUser:
+    """Create the user if new and make them staff of ``org_id`` with ``role``."""
+    generated = None
+    user = await repository.user_by_email(session, email)
+    if user is None:
+        if password is None:
+            generated = password = secrets.token_urlsafe(12)
+        user = User(email=email, password_hash=hash_password(password))
+        session.add(user)
+        await session.flush()
+    assert user.id is not None
+    existing = await repository.staffer(session, org_id, user.id)
+    if existing is None:
+        session.add(Staffer(org_id=org_id, user_id=user.id, role=role.value))
+    else:
+        existing.role = role.value
+    await session.flush()
+    return CreatedUser(user, generated)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    plaintext: str
+
+
+async def issue_token(
+    session: AsyncSession,
+    org_id: int,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    created_by_user_id: int | None = None,
+) -> IssuedToken:
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise IdentityError(f"unknown scope(s): {', '.join(unknown)}")
+    new = generate_token()
+    token = ApiToken(
+        org_id=org_id,
+        name=name,
+        prefix=new.prefix,
+        secret_hash=new.secret_hash,
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+        created_by_user_id=created_by_user_id,
+    )
+    session.add(token)
+    await session.flush()
+    return IssuedToken(token, new.plaintext)
+
+
+async def authenticate_api_token(session: AsyncSession, plaintext: str) -> Subject | None:
+    """The subject an API token stands for, or None if unknown, revoked, expired or tampered."""
+    parsed = parse_token(plaintext)
+    if parsed is None:
+        return None
+    prefix, secret = parsed
+    token = await repository.active_token_by_prefix(session, prefix)
+    if token is None or not secret_matches(secret, token.secret_hash):
+        return None
+    now = utcnow()
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    assert token.id is not None
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        await repository.touch_token(session, token.id, now)
+    scopes = tuple(token.scopes)
+    return Subject(
+        kind=SubjectKind.TOKEN,
+        token_id=token.id,
+        grants={token.org_id: permissions_for_scopes(scopes)},
+        scopes=scopes,
+    )
+
+
+async def user_subject(session: AsyncSession, user: User) -> Subject:
+    assert user.id is not None
+    roles = await repository.staff_roles(session, user.id)
+    return Subject(
+        kind=SubjectKind.USER,
+        user_id=user.id,
+        email=user.email,
+        grants={org_id: permissions_for_role(role) for org_id, role in roles.items()},
+    )
+
+
+async def authenticate(session: AsyncSession, authorization: str | None) -> Subject | None:
+    """The subject behind an ``Authorization: Bearer ...`` header; None when it is invalid.
+
+    API tokens (``chub_at_...``) are looked up by prefix and checked against their hash;
+    anything else is rejected here (user JWTs are added by the auth module).
+    """
+    if not authorization:
+        return None
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return None
+    credential = credential.strip()
+    if parse_token(credential) is not None:
+        return await authenticate_api_token(session, credential)
+    return None

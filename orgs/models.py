@@ -1,0 +1,488 @@
+"""The data model (DESIGN §4): SQLModel tables, one Alembic history in migrations/.
+
+Every org-owned table has a non-null, indexed ``org_id``. Personal data lives only in
+``contact.payload`` (encrypted per row with the instance key, see orgs/crypto.py); every
+other table holds ids, codes, counts and timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _created() -> Any:
+    return Field(
+        default_factory=utcnow,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now(), "nullable": False},
+    )
+
+
+def _when() -> Any:
+    return Field(default=None, sa_type=DateTime(timezone=True), nullable=True)
+
+
+def _json(default: Any = None) -> Any:
+    factory = dict if default is None else (lambda: default)
+    return Field(
+        default_factory=factory,
+        sa_type=JSONB,
+        sa_column_kwargs={"nullable": False, "server_default": text("'{}'::jsonb")},
+    )
+
+
+OnDelete = Literal["CASCADE", "SET NULL", "RESTRICT"]
+
+
+def _fk(
+    target: str, *, nullable: bool = False, index: bool = True, ondelete: OnDelete = "CASCADE"
+) -> Any:
+    default: Any = None if nullable else ...
+    return Field(
+        default=default,
+        sa_type=BigInteger,
+        foreign_key=target,
+        ondelete=ondelete,
+        nullable=nullable,
+        index=index,
+    )
+
+
+def _pk() -> Any:
+    return Field(default=None, primary_key=True, sa_type=BigInteger)
+
+
+def _choice(name: str, enum: type[StrEnum]) -> CheckConstraint:
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{name} IN ({values})", name=f"{name}_valid")
+
+
+# --- enums ---------------------------------------------------------------------------------
+
+
+class StaffRole(StrEnum):
+    OWNER = "owner"
+    CAMPAIGN_MANAGER = "campaign_manager"
+    DATA_MANAGER = "data_manager"
+    INTEGRATOR = "integrator"
+    VIEWER = "viewer"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+class PartnerRole(StrEnum):
+    LEAD = "lead"
+    COORDINATOR = "coordinator"
+    PARTNER = "partner"
+
+
+class PartnershipStatus(StrEnum):
+    INVITED = "invited"
+    REQUESTED = "requested"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    REJECTED = "rejected"
+    LEFT = "left"
+    REMOVED = "removed"
+
+
+class PageStatus(StrEnum):
+    DRAFT = "draft"
+    LAUNCH_REQUESTED = "launch_requested"
+    LIVE = "live"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class ConfirmationStatus(StrEnum):
+    NONE = "none"
+    CONFIRMING = "confirming"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class ConsentPurpose(StrEnum):
+    COMMUNICATION = "communication"
+    DELIVERY = "delivery"
+
+
+class ConsentMethod(StrEnum):
+    SINGLE = "single"
+    DOUBLE = "double"
+
+
+class ContactScope(StrEnum):
+    """How much of the personal data an org's Contact row holds (DESIGN §5)."""
+
+    FULL = "full"  # the org collected it or was given communication consent
+    DELIVERY = "delivery"  # only what delivering the signatures needs
+
+
+class DeliveryEvent(StrEnum):
+    ACTION_CREATED = "action_created"
+    SUPPORTER_CONFIRMED = "supporter_confirmed"
+    SUPPORTER_REJECTED = "supporter_rejected"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    ERASURE_REQUESTED = "erasure_requested"
+    CONFIRMATION_MAIL = "confirmation_mail"
+    THANK_YOU_MAIL = "thank_you_mail"
+
+
+class DeliveryStatus(StrEnum):
+    WAITING = "waiting"  # held until the supporter confirms (double opt-in)
+    PENDING = "pending"
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ConnectorKind(StrEnum):
+    WEBHOOK = "webhook"
+    SMTP = "smtp"
+    ACTION_NETWORK = "actionnetwork"
+    MAILCHIMP = "mailchimp"
+    CIVICRM = "civicrm"
+
+
+# --- organisations, people, access ---------------------------------------------------------
+
+
+class Org(SQLModel, table=True):
+    __table_args__ = (CheckConstraint("name ~ '^[a-z0-9][a-z0-9_-]{1,62}$'", name="name_slug"),)
+
+    id: int | None = _pk()
+    name: str = Field(sa_type=String(64), unique=True, index=True)
+    title: str = Field(sa_type=String(200))
+    # privacy_policy_url, embed_hosts: [str], double_opt_in: bool, ...
+    settings: dict[str, Any] = _json()
+    public_key: str | None = Field(default=None, sa_type=String(64), description="X25519, base64")
+    created_at: datetime = _created()
+
+
+class User(SQLModel, table=True):
+    __table_args__ = (Index("uq_user_email_lower", func.lower(text("email")), unique=True),)
+
+    id: int | None = _pk()
+    email: str = Field(sa_type=String(320))
+    password_hash: str | None = Field(default=None, sa_type=String(200))
+    is_active: bool = Field(default=True)
+    created_at: datetime = _created()
+    last_login_at: datetime | None = _when()
+
+
+class Staffer(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("org_id", "user_id"), _choice("role", StaffRole))
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id")
+    user_id: int = _fk("user.id")
+    role: str = Field(sa_type=String(32))
+    created_at: datetime = _created()
+
+
+class ApiToken(SQLModel, table=True):
+    """An org's token for CRMs and scripts: ``chub_at_<prefix>_<secret>``, only a hash stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id")
+    name: str = Field(sa_type=String(100))
+    prefix: str = Field(sa_type=String(16), unique=True, index=True)
+    secret_hash: str = Field(sa_type=String(128))
+    scopes: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(String(40)), nullable=False)
+    )
+    created_by_user_id: int | None = _fk("user.id", nullable=True, ondelete="SET NULL")
+    expires_at: datetime | None = _when()
+    last_used_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()
+    created_at: datetime = _created()
+
+
+# --- campaigns and the coalition -----------------------------------------------------------
+
+
+class Campaign(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("name ~ '^[a-z0-9][a-z0-9_-]{1,62}$'", name="name_slug"),
+        _choice("status", CampaignStatus),
+    )
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id", ondelete="RESTRICT")  # the lead org
+    name: str = Field(sa_type=String(64), unique=True, index=True)
+    title: str = Field(sa_type=String(200))
+    goal: int | None = Field(default=None)
+    status: str = Field(default=CampaignStatus.DRAFT.value, sa_type=String(16))
+    # {"current": "v2", "versions": {"v2": {"optIn": "...", "leadOptIn": "..."}}}
+    consent_texts: dict[str, Any] = _json()
+    config: dict[str, Any] = _json()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Partnership(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "org_id"),
+        _choice("role", PartnerRole),
+        _choice("status", PartnershipStatus),
+        # at most one lead and one delivery org per campaign
+        Index(
+            "uq_partnership_lead",
+            "campaign_id",
+            unique=True,
+            postgresql_where=text("role = 'lead'"),
+        ),
+        Index(
+            "uq_partnership_delivery",
+            "campaign_id",
+            unique=True,
+            postgresql_where=text("delivery"),
+        ),
+    )
+
+    id: int | None = _pk()
+    campaign_id: int = _fk("campaign.id")
+    org_id: int = _fk("org.id")
+    role: str = Field(default=PartnerRole.PARTNER.value, sa_type=String(16))
+    status: str = Field(default=PartnershipStatus.INVITED.value, sa_type=String(16))
+    delivery: bool = Field(default=False)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ActionPage(SQLModel, table=True):
+    __tablename__ = "action_page"
+    __table_args__ = (
+        CheckConstraint("name ~ '^[a-z0-9][a-z0-9_./-]{1,126}$'", name="name_format"),
+        _choice("status", PageStatus),
+    )
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id")
+    campaign_id: int = _fk("campaign.id")
+    name: str = Field(sa_type=String(128), unique=True, index=True)
+    locale: str = Field(default="en", sa_type=String(16))
+    config: dict[str, Any] = _json()  # validated against widget/config.schema.json
+    status: str = Field(default=PageStatus.DRAFT.value, sa_type=String(20))
+    templates: dict[str, Any] = _json()  # thank-you / confirmation mail per locale
+    double_opt_in: bool | None = Field(default=None, description="None: follow the org setting")
+    launch_message: str | None = Field(default=None, sa_type=String(2000))
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+# --- supporters and what they did ----------------------------------------------------------
+
+
+class Supporter(SQLModel, table=True):
+    """One person within one campaign, matched by a keyed fingerprint of the normalised email."""
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "fingerprint"),
+        _choice("confirmation", ConfirmationStatus),
+    )
+
+    id: int | None = _pk()
+    campaign_id: int = _fk("campaign.id", index=False)
+    fingerprint: bytes = Field(sa_type=LargeBinary)
+    ref: str = Field(sa_type=String(64), unique=True, description="the public contactRef")
+    first_action_page_id: int = _fk("action_page.id", ondelete="RESTRICT")
+    confirmation: str = Field(default=ConfirmationStatus.NONE.value, sa_type=String(16))
+    country: str | None = Field(default=None, sa_type=String(2))
+    testing: bool = Field(default=False)
+    created_at: datetime = _created()
+    confirmed_at: datetime | None = _when()
+    erased_at: datetime | None = _when()
+
+
+class Contact(SQLModel, table=True):
+    """One org's copy of a supporter's personal data; exists only where the org is entitled."""
+
+    __table_args__ = (
+        UniqueConstraint("supporter_id", "org_id"),
+        _choice("scope", ContactScope),
+        Index("ix_contact_org_id_created_at", "org_id", "created_at"),
+    )
+
+    id: int | None = _pk()
+    supporter_id: int = _fk("supporter.id", index=False)
+    org_id: int = _fk("org.id")
+    scope: str = Field(default=ContactScope.FULL.value, sa_type=String(16))
+    payload: bytes = Field(sa_type=LargeBinary, description="encrypted JSON (orgs/crypto.py)")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    disabled_at: datetime | None = _when()
+
+
+class Consent(SQLModel, table=True):
+    """Proof of a consent decision: who, to which org, for what, with which wording, when."""
+
+    __table_args__ = (
+        _choice("purpose", ConsentPurpose),
+        _choice("method", ConsentMethod),
+        Index("ix_consent_supporter_id_org_id", "supporter_id", "org_id"),
+    )
+
+    id: int | None = _pk()
+    supporter_id: int = _fk("supporter.id", index=False)
+    org_id: int = _fk("org.id")
+    action_page_id: int | None = _fk("action_page.id", nullable=True, ondelete="SET NULL")
+    purpose: str = Field(sa_type=String(16))
+    given: bool
+    wording_version: str | None = Field(default=None, sa_type=String(64))
+    method: str = Field(default=ConsentMethod.SINGLE.value, sa_type=String(8))
+    created_at: datetime = _created()
+    confirmed_at: datetime | None = _when()
+    withdrawn_at: datetime | None = _when()
+
+
+class Action(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_action_campaign_id_created_at", "campaign_id", "created_at"),
+        Index("ix_action_org_id_created_at", "org_id", "created_at"),
+        CheckConstraint("action_type ~ '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$'", name="type_format"),
+    )
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id", index=False)  # the page's org: who collected it
+    campaign_id: int = _fk("campaign.id", index=False)
+    action_page_id: int = _fk("action_page.id")
+    supporter_id: int | None = _fk("supporter.id", nullable=True)
+    action_type: str = Field(sa_type=String(64))
+    custom_fields: dict[str, Any] = _json()
+    source: str | None = Field(default=None, sa_type=String(255))
+    medium: str | None = Field(default=None, sa_type=String(255))
+    tracking_campaign: str | None = Field(default=None, sa_type=String(255))
+    content: str | None = Field(default=None, sa_type=String(255))
+    location: str | None = Field(default=None, sa_type=String(1024))
+    referrer_host: str | None = Field(default=None, sa_type=String(255))
+    referred_by_supporter_id: int | None = _fk(
+        "supporter.id", nullable=True, index=False, ondelete="SET NULL"
+    )
+    ref: str | None = Field(default=None, sa_type=String(64), index=True)  # anonymous actions
+    dupe_rank: int = Field(default=0)
+    testing: bool = Field(default=False)
+    flagged: str | None = Field(default=None, sa_type=String(32), description="why not counted")
+    created_at: datetime = _created()
+
+
+class StatCounter(SQLModel, table=True):
+    """Incrementally maintained public counters, per page and metric (e.g. ``supporters``)."""
+
+    __tablename__ = "stat_counter"
+
+    action_page_id: int = Field(
+        sa_type=BigInteger, foreign_key="action_page.id", ondelete="CASCADE", primary_key=True
+    )
+    metric: str = Field(sa_type=String(80), primary_key=True)
+    campaign_id: int = _fk("campaign.id")
+    value: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+class Connector(SQLModel, table=True):
+    __table_args__ = (_choice("kind", ConnectorKind),)
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id")
+    kind: str = Field(sa_type=String(32))
+    name: str = Field(sa_type=String(100))
+    config: dict[str, Any] = _json()
+    secrets_encrypted: bytes | None = Field(default=None, sa_type=LargeBinary)
+    enabled: bool = Field(default=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (event, org, connector), written with the event it carries."""
+
+    __table_args__ = (
+        _choice("status", DeliveryStatus),
+        _choice("event", DeliveryEvent),
+        Index(
+            "ix_delivery_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_delivery_org_id_status", "org_id", "status"),
+        Index("ix_delivery_supporter_id_connector_id", "supporter_id", "connector_id"),
+    )
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id", index=False)
+    connector_id: int | None = _fk("connector.id", nullable=True, index=False)
+    event: str = Field(sa_type=String(32))
+    action_id: int | None = _fk("action.id", nullable=True, index=False, ondelete="SET NULL")
+    supporter_id: int | None = _fk("supporter.id", nullable=True, index=False)
+    status: str = Field(default=DeliveryStatus.PENDING.value, sa_type=String(16))
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _created()
+    enqueued_at: datetime | None = _when()
+    delivered_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=String(2000))
+    idempotency_key: str = Field(sa_type=String(128), unique=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who read or exported personal data, who changed roles and partnerships."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_org_id_created_at", "org_id", "created_at"),)
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id", index=False)
+    actor_user_id: int | None = _fk("user.id", nullable=True, index=False, ondelete="SET NULL")
+    actor_token_id: int | None = _fk(
+        "api_token.id", nullable=True, index=False, ondelete="SET NULL"
+    )
+    action: str = Field(sa_type=String(64))
+    subject_type: str | None = Field(default=None, sa_type=String(64))
+    subject_id: int | None = Field(default=None, sa_type=BigInteger)
+    details: dict[str, Any] = _json()
+    created_at: datetime = _created()

@@ -1,0 +1,52 @@
+"""SQL for action pages."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from orgs.models import ActionPage, Campaign, Org, PageStatus
+from orgs.scoping import Scope
+
+PUBLIC_STATUSES = (PageStatus.LIVE.value, PageStatus.CLOSED.value)
+
+
+PublicPage = tuple[ActionPage, Org, Campaign, Org]
+
+
+async def public_page(
+    session: AsyncSession, *, page_id: int | None = None, name: str | None = None
+) -> PublicPage | None:
+    """A page the public may see (live or closed) with its org, campaign and lead org."""
+    lead = aliased(Org)
+    query = (
+        select(ActionPage, Org, Campaign, lead)
+        .join(Org, col(Org.id) == col(ActionPage.org_id))
+        .join(Campaign, col(Campaign.id) == col(ActionPage.campaign_id))
+        .join(lead, col(lead.id) == col(Campaign.org_id))
+        .where(col(ActionPage.status).in_(PUBLIC_STATUSES))
+    )
+    if page_id is not None:
+        query = query.where(col(ActionPage.id) == page_id)
+    if name is not None:
+        query = query.where(col(ActionPage.name) == name)
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    return row[0], row[1], row[2], row[3]
+
+
+async def pages_of_org(session: AsyncSession, scope: Scope, org_id: int) -> list[ActionPage]:
+    if org_id not in scope.member_org_ids():
+        return []
+    result = await session.execute(
+        select(ActionPage).where(col(ActionPage.org_id) == org_id).order_by(col(ActionPage.id))
+    )
+    return list(result.scalars())
+
+
+async def page_by_name(session: AsyncSession, name: str) -> ActionPage | None:
+    result = await session.execute(select(ActionPage).where(col(ActionPage.name) == name))
+    return result.scalar_one_or_none()

@@ -1,0 +1,116 @@
+"""Reads for an authenticated org member (the management side)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from orgs.models import ActionPage as PageRow
+from orgs.models import Campaign as CampaignRow
+from orgs.models import Org as OrgRow
+from resolvers import org as resolvers
+from resolvers.context import Context
+from schema.permissions import IsAuthenticated
+from schema.scalars import JsonValue
+
+
+@strawberry.federation.type(keys=["name"])
+class Campaign:
+    id: int
+    name: str
+    title: str
+    goal: int | None
+    status: str
+    lead_org_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: CampaignRow) -> Campaign:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            name=row.name,
+            title=row.title,
+            goal=row.goal,
+            status=row.status,
+            lead_org_id=row.org_id,
+        )
+
+
+@strawberry.federation.type(keys=["id"], name="OrgActionPage")
+class OrgActionPage:
+    id: int
+    name: str
+    locale: str
+    status: str
+    config: JsonValue
+    campaign_id: int
+
+    @classmethod
+    def from_row(cls, row: PageRow) -> OrgActionPage:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            name=row.name,
+            locale=row.locale,
+            status=row.status,
+            config=JsonValue(row.config),
+            campaign_id=row.campaign_id,
+        )
+
+
+@strawberry.federation.type(keys=["name"])
+class Org:
+    id: int
+    name: str
+    title: str
+    privacy_policy_url: str | None
+
+    @classmethod
+    def from_row(cls, row: OrgRow) -> Org:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            name=row.name,
+            title=row.title,
+            privacy_policy_url=row.settings.get("privacy_policy_url"),
+        )
+
+    @strawberry.field(description="Campaigns this org leads or is an active partner of.")
+    async def campaigns(self, info: Info[Context, None]) -> list[Campaign]:
+        return [Campaign.from_row(c) for c in await resolvers.campaigns_of(info.context, self.id)]
+
+    @strawberry.field(description="This org's action pages.")
+    async def action_pages(self, info: Info[Context, None]) -> list[OrgActionPage]:
+        rows = await resolvers.pages_of(info.context, self.id)
+        return [OrgActionPage.from_row(p) for p in rows]
+
+
+@strawberry.type
+class CurrentUser:
+    id: int
+    email: str
+    created_at: datetime
+
+    @strawberry.field(description="Orgs this user is staff of.")
+    async def orgs(self, info: Info[Context, None]) -> list[Org]:
+        return [Org.from_row(o) for o in await resolvers.member_orgs(info.context)]
+
+
+@strawberry.type
+class OrgQuery:
+    @strawberry.field(description="The logged-in user; null for API tokens.")
+    async def current_user(self, info: Info[Context, None]) -> CurrentUser | None:
+        user = await resolvers.current_user(info.context)
+        if user is None or user.id is None:
+            return None
+        return CurrentUser(id=user.id, email=user.email, created_at=user.created_at)
+
+    @strawberry.field(
+        description="An org the caller belongs to; null for any other org.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def org(self, info: Info[Context, None], name: str) -> Org | None:
+        row = await resolvers.org(info.context, name)
+        return Org.from_row(row) if row else None

@@ -1,0 +1,114 @@
+"""The widget-facing read API (Proca-compatible shapes; see docs/api.md)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from orgs.models import ActionPage as PageRow
+from orgs.models import Campaign as CampaignRow
+from orgs.models import Org as OrgRow
+from orgs.models import PageStatus
+from resolvers import public
+from resolvers.context import Context
+from schema.scalars import JsonValue
+
+
+@strawberry.enum
+class ActionPageStatus(Enum):
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+@strawberry.type
+class PublicOrg:
+    name: str
+    title: str
+    privacy_policy_url: str | None
+
+    @classmethod
+    def from_row(cls, org: OrgRow) -> PublicOrg:
+        return cls(
+            name=org.name,
+            title=org.title,
+            privacy_policy_url=org.settings.get("privacy_policy_url"),
+        )
+
+
+@strawberry.type
+class ConsentText:
+    version: str
+    opt_in_text: str
+    lead_opt_in_text: str | None
+
+
+@strawberry.type
+class PublicCampaign:
+    name: str
+    title: str
+    goal: int | None
+    lead_org: PublicOrg
+    consent: ConsentText
+
+    @classmethod
+    def from_row(cls, campaign: CampaignRow, lead: OrgRow) -> PublicCampaign:
+        texts: dict[str, Any] = campaign.consent_texts or {}
+        version = str(texts.get("current") or "default")
+        wording = (texts.get("versions") or {}).get(version) or {}
+        return cls(
+            name=campaign.name,
+            title=campaign.title,
+            goal=campaign.goal,
+            lead_org=PublicOrg.from_row(lead),
+            consent=ConsentText(
+                version=version,
+                opt_in_text=wording.get("optIn") or "Yes, {org} may contact me by email.",
+                lead_opt_in_text=wording.get("leadOptIn"),
+            ),
+        )
+
+
+@strawberry.type
+class ActionPage:
+    id: int
+    name: str
+    locale: str
+    status: ActionPageStatus
+    config: JsonValue
+    double_opt_in: bool
+    org: PublicOrg
+    campaign: PublicCampaign
+
+
+@strawberry.type
+class PublicQuery:
+    @strawberry.field(description="A live or closed action page; null when draft or unknown.")
+    async def action_page(
+        self, info: Info[Context, None], id: int | None = None, name: str | None = None
+    ) -> ActionPage | None:
+        found = await public.action_page(info.context, id, name)
+        if found is None:
+            return None
+        return _public_page(*found)
+
+
+def _public_page(page: PageRow, org: OrgRow, campaign: CampaignRow, lead: OrgRow) -> ActionPage:
+    assert page.id is not None
+    double_opt_in = page.double_opt_in
+    if double_opt_in is None:
+        double_opt_in = bool(org.settings.get("double_opt_in", False))
+    return ActionPage(
+        id=page.id,
+        name=page.name,
+        locale=page.locale,
+        status=ActionPageStatus.LIVE
+        if page.status == PageStatus.LIVE.value
+        else ActionPageStatus.CLOSED,
+        config=JsonValue(page.config),
+        double_opt_in=double_opt_in,
+        org=PublicOrg.from_row(org),
+        campaign=PublicCampaign.from_row(campaign, lead),
+    )

@@ -1,0 +1,70 @@
+"""The assembled schema: one Query and one Mutation merged from each area's parts.
+
+Each area contributes a ``*Query`` / ``*Mutation`` class; add yours to the lists below.
+The printed SDL is committed as schema/schema.graphql (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.extensions import UnitOfWork
+from schema.org import OrgQuery
+from schema.public import PublicQuery
+from schema.scalars import Json, JsonValue
+
+QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery)
+MUTATIONS: tuple[type, ...] = ()
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+
+# Errors whose message is meant for the caller; anything else is a bug and gets masked.
+EXPOSED_CODES = frozenset(
+    {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "RATE_LIMITED"}
+)
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    if error.original_error is None:
+        return False  # parse/validation errors are about the query itself
+    extensions = error.extensions or {}
+    return extensions.get("code") not in EXPOSED_CODES and not extensions.get("expose")
+
+
+def _build() -> strawberry.Schema:
+    query = merge_types("Query", QUERIES)
+    mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
+    return strawberry.federation.Schema(
+        config=StrawberryConfig(scalar_map={JsonValue: Json}),
+        query=query,
+        mutation=mutation,
+        extensions=[
+            UnitOfWork,
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: QueryDepthLimiter(max_depth=12),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: MaxTokensLimiter(max_token_count=4000),
+            lambda: MaskErrors(should_mask_error=_should_mask),
+        ],
+    )
+
+
+schema = _build()
+
+
+def print_sdl() -> str:
+    return schema.as_str() + "\n"
