@@ -31,3 +31,11 @@ async def campaigns_of(ctx: Context, org_id: int) -> list[Campaign]:
 
 async def pages_of(ctx: Context, org_id: int) -> list[ActionPage]:
     return await pages.pages_of_org(await ctx.session(), ctx.scope, org_id)
+
+
+async def campaign(ctx: Context, name: str) -> Campaign | None:
+    return await campaigns.member_campaign_by_name(await ctx.session(), ctx.scope, name)
+
+
+async def page(ctx: Context, page_id: int) -> ActionPage | None:
+    return await pages.member_page_by_id(await ctx.session(), ctx.scope, page_id)

@@ -26,6 +26,11 @@ class Campaign:
     lead_org_id: strawberry.Private[int]
 
     @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], name: str) -> Campaign | None:
+        row = await resolvers.campaign(info.context, name)
+        return cls.from_row(row) if row else None
+
+    @classmethod
     def from_row(cls, row: CampaignRow) -> Campaign:
         assert row.id is not None
         return cls(
@@ -48,6 +53,11 @@ class OrgActionPage:
     campaign_id: int
 
     @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: int) -> OrgActionPage | None:
+        row = await resolvers.page(info.context, int(id))
+        return cls.from_row(row) if row else None
+
+    @classmethod
     def from_row(cls, row: PageRow) -> OrgActionPage:
         assert row.id is not None
         return cls(
@@ -66,6 +76,11 @@ class Org:
     name: str
     title: str
     privacy_policy_url: str | None
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], name: str) -> Org | None:
+        row = await resolvers.org(info.context, name)
+        return cls.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: OrgRow) -> Org:

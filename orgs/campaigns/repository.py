@@ -29,3 +29,19 @@ async def campaigns_of_org(session: AsyncSession, scope: Scope, org_id: int) -> 
         .order_by(col(Campaign.id))
     )
     return list(result.scalars())
+
+
+async def member_campaign_by_name(
+    session: AsyncSession, scope: Scope, name: str
+) -> Campaign | None:
+    """A campaign one of the subject's orgs takes part in; any other answers None."""
+    ids = scope.member_org_ids()
+    if not ids:
+        return None
+    result = await session.execute(
+        select(Campaign)
+        .join(Partnership, col(Partnership.campaign_id) == col(Campaign.id))
+        .where(col(Campaign.name) == name, col(Partnership.org_id).in_(sorted(ids)))
+        .limit(1)
+    )
+    return result.scalar_one_or_none()

@@ -50,3 +50,16 @@ async def pages_of_org(session: AsyncSession, scope: Scope, org_id: int) -> list
 async def page_by_name(session: AsyncSession, name: str) -> ActionPage | None:
     result = await session.execute(select(ActionPage).where(col(ActionPage.name) == name))
     return result.scalar_one_or_none()
+
+
+async def member_page_by_id(session: AsyncSession, scope: Scope, page_id: int) -> ActionPage | None:
+    """A page owned by one of the subject's orgs; any other answers None."""
+    ids = scope.member_org_ids()
+    if not ids:
+        return None
+    result = await session.execute(
+        select(ActionPage).where(
+            col(ActionPage.id) == page_id, col(ActionPage.org_id).in_(sorted(ids))
+        )
+    )
+    return result.scalar_one_or_none()
