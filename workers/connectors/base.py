@@ -1,0 +1,144 @@
+"""The connector interface: how a delivery reaches one organisation's tool.
+
+A connector is one module in this package exposing a :class:`Connector` instance registered
+with :func:`register`. The pipeline (workers/actors.py) loads the Delivery row, builds the
+versioned payload (workers/payload.py, documented in docs/delivery.md), decrypts the
+connector's secrets and calls ``deliver``; the connector speaks its tool's API and classifies
+failures with :class:`PermanentFailure` (never retried) or :class:`RetryableFailure`
+(retried on the backoff schedule). Connectors never touch the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import httpx
+
+#: Time limits on every network call a connector makes.
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+#: The delivery payload (version 1), a JSON object; see docs/delivery.md.
+Payload = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ConnectorTarget:
+    """One configured connector of one organisation, secrets already decrypted."""
+
+    id: int
+    org_id: int
+    org_name: str
+    kind: str
+    name: str
+    config: Mapping[str, Any]
+    secrets: Mapping[str, Any] = field(repr=False)
+    public_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """A configuration mistake the org can fix, reported by ``check_config``."""
+
+    field: str
+    code: str
+    message: str
+
+
+class DeliveryFailure(Exception):
+    """A delivery attempt did not succeed. The message is shown to the org: no personal data."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """Can never succeed as configured (4xx other than 408/429, bad credentials, bad config)."""
+
+
+class RetryableFailure(DeliveryFailure):
+    """May succeed later (timeouts, 5xx, 408, 429). ``retry_after`` in seconds when known."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Connector(Protocol):
+    """What a connector module provides."""
+
+    kind: str
+
+    def check_config(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
+    ) -> list[ConfigProblem]:
+        """Problems with a configuration, before it is saved (no network)."""
+        ...
+
+    def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
+        """Deliver one event; return the tool's id for the record when it gives one.
+
+        Must be idempotent for the same ``payload["deliveryId"]``: a retry after a timeout may
+        repeat a request that had in fact succeeded.
+        """
+        ...
+
+
+_REGISTRY: dict[str, Connector] = {}
+
+
+def register(connector: Connector) -> Connector:
+    """Add a connector under its ``kind``; a module calls this at import."""
+    if connector.kind in _REGISTRY:
+        raise ValueError(f"connector kind {connector.kind!r} registered twice")
+    _REGISTRY[connector.kind] = connector
+    return connector
+
+
+def connector_for(kind: str) -> Connector:
+    """The registered connector for ``kind``; PermanentFailure when there is none."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise PermanentFailure(f"no connector for kind {kind!r}") from None
+
+
+def check_response(response: httpx.Response, *, what: str) -> httpx.Response:
+    """Classify an HTTP answer the same way for every connector.
+
+    2xx passes; 408, 429 and 5xx are retryable (honouring ``Retry-After``); any other status
+    is permanent. The message names the tool and status only, never the body's personal data.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return response
+    message = f"{what} answered HTTP {status}"
+    if status in (408, 429) or status >= 500:
+        raise RetryableFailure(message, retry_after=_retry_after(response))
+    raise PermanentFailure(message)
+
+
+def send(http: httpx.Client, request: httpx.Request, *, what: str) -> httpx.Response:
+    """Send ``request`` with the shared time limits; network errors become retryable."""
+    try:
+        response = http.send(request)
+    except httpx.TimeoutException:
+        raise RetryableFailure(f"{what} timed out") from None
+    except httpx.TransportError as exc:
+        raise RetryableFailure(f"{what} unreachable: {type(exc).__name__}") from None
+    return check_response(response, what=what)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
