@@ -59,3 +59,43 @@ async def plan_deliveries(
         },
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+_PLAN_MAIL = text(
+    """
+    INSERT INTO delivery (org_id, connector_id, event, action_id, supporter_id, status,
+                          idempotency_key)
+    VALUES (:org_id, NULL, :event, :action_id, :supporter_id, 'pending',
+            :event || ':' || :subject || ':mail')
+    ON CONFLICT (idempotency_key) DO NOTHING
+    """
+)
+
+
+async def plan_mail(
+    conn: AsyncConnection,
+    *,
+    event: DeliveryEvent,
+    org_id: int,
+    supporter_id: int,
+    action_id: int | None = None,
+) -> int:
+    """Write one pending mail delivery (thank-you or double opt-in confirmation).
+
+    ``connector_id`` stays NULL: the mail actor picks the org's enabled SMTP connector at send
+    time, or the instance's SMTP settings. Idempotent like :func:`plan_deliveries`.
+    """
+    if event not in (DeliveryEvent.CONFIRMATION_MAIL, DeliveryEvent.THANK_YOU_MAIL):
+        raise ValueError(f"{event} is not a mail event")
+    subject = f"a{action_id}" if action_id is not None else f"s{supporter_id}"
+    result = await conn.execute(
+        _PLAN_MAIL,
+        {
+            "org_id": org_id,
+            "event": event.value,
+            "action_id": action_id,
+            "supporter_id": supporter_id,
+            "subject": subject,
+        },
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
