@@ -11,12 +11,14 @@ from argon2.exceptions import VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.identity import repository
+from orgs.identity.access import AccessToken, JwtKeys, issue_access_token, verify_access_token
 from orgs.models import ApiToken, Staffer, StaffRole, User, utcnow
 from permissions.roles import ALL_SCOPES, permissions_for_role, permissions_for_scopes
 from permissions.subject import Subject, SubjectKind
 from permissions.tokens import generate_token, parse_token, secret_matches
 
 _hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 # last_used_at is written at most this often per token, to keep reads write-free.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -134,11 +136,14 @@ async def user_subject(session: AsyncSession, user: User) -> Subject:
     )
 
 
-async def authenticate(session: AsyncSession, authorization: str | None) -> Subject | None:
+async def authenticate(
+    session: AsyncSession, authorization: str | None, jwt_keys: JwtKeys | None = None
+) -> Subject | None:
     """The subject behind an ``Authorization: Bearer ...`` header; None when it is invalid.
 
     API tokens (``chub_at_...``) are looked up by prefix and checked against their hash;
-    anything else is rejected here (user JWTs are added by the auth module).
+    anything else must be a user access JWT signed with one of ``jwt_keys``. A user's grants
+    are re-read from the Staffer table on every call, so removed staff lose access at once.
     """
     if not authorization:
         return None
@@ -148,4 +153,26 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Subj
     credential = credential.strip()
     if parse_token(credential) is not None:
         return await authenticate_api_token(session, credential)
-    return None
+    if jwt_keys is None:
+        return None
+    user_id = verify_access_token(jwt_keys, credential)
+    if user_id is None:
+        return None
+    user = await repository.user_by_id(session, user_id)
+    if user is None:
+        return None
+    return await user_subject(session, user)
+
+
+async def login(
+    session: AsyncSession, jwt_keys: JwtKeys, email: str, password: str
+) -> AccessToken | None:
+    """An access token for a correct email and password; None otherwise (same answer for both)."""
+    user = await repository.user_by_email(session, email.strip())
+    if user is None:
+        verify_password(password, _DUMMY_HASH)  # spend the same time as for a known email
+        return None
+    if not verify_password(password, user.password_hash):
+        return None
+    assert user.id is not None
+    return issue_access_token(jwt_keys, user.id)
