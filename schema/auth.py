@@ -1,4 +1,4 @@
-"""User authentication: login with email and password, returning a short-lived access JWT."""
+"""User sessions: login with email and password, refresh-token rotation, logout."""
 
 from __future__ import annotations
 
@@ -8,34 +8,72 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from orgs.identity.service import SessionTokens
 from resolvers import auth as resolvers
 from resolvers.context import Context
 
 
 @strawberry.enum
-class LoginErrorCode(Enum):
+class AuthErrorCode(Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    INVALID_REFRESH_TOKEN = "INVALID_REFRESH_TOKEN"
 
 
 @strawberry.type
-class LoginError:
+class AuthError:
     field: list[str]
-    code: LoginErrorCode
+    code: AuthErrorCode
     message: str
 
 
 @strawberry.type
-class LoginSuccess:
+class SessionTokenPair:
     access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
     expires_in: int = strawberry.field(description="Seconds the access token stays valid.")
+    refresh_token: str = strawberry.field(
+        description="Opaque, single use: exchange it with refreshToken for a new pair."
+    )
+
+    @classmethod
+    def from_tokens(cls, tokens: SessionTokens) -> SessionTokenPair:
+        return cls(
+            access_token=tokens.access.token,
+            expires_in=tokens.access.expires_in,
+            refresh_token=tokens.refresh_token,
+        )
+
+
+@strawberry.type
+class LoginSuccess:
+    tokens: SessionTokenPair
 
 
 @strawberry.type
 class LoginErrors:
-    errors: list[LoginError]
+    errors: list[AuthError]
 
 
 LoginResult = Annotated[LoginSuccess | LoginErrors, strawberry.union("LoginResult")]
+
+
+@strawberry.type
+class RefreshTokenSuccess:
+    tokens: SessionTokenPair
+
+
+@strawberry.type
+class RefreshTokenErrors:
+    errors: list[AuthError]
+
+
+RefreshTokenResult = Annotated[
+    RefreshTokenSuccess | RefreshTokenErrors, strawberry.union("RefreshTokenResult")
+]
+
+
+@strawberry.type
+class LogoutSuccess:
+    ok: bool
 
 
 @strawberry.input
@@ -44,19 +82,47 @@ class LoginInput:
     password: str
 
 
+@strawberry.input
+class RefreshTokenInput:
+    refresh_token: str
+
+
+@strawberry.input
+class LogoutInput:
+    refresh_token: str
+
+
 @strawberry.type
 class AuthMutation:
     @strawberry.mutation(description="Log in with email and password (same error for both).")
     async def login(self, info: Info[Context, None], input: LoginInput) -> LoginResult:
-        issued = await resolvers.login(info.context, input.email, input.password)
-        if issued is None:
-            return LoginErrors(
-                errors=[
-                    LoginError(
-                        field=["input"],
-                        code=LoginErrorCode.INVALID_CREDENTIALS,
-                        message="Wrong email or password",
-                    )
-                ]
+        tokens = await resolvers.login(info.context, input.email, input.password)
+        if tokens is None:
+            error = AuthError(
+                field=["input"],
+                code=AuthErrorCode.INVALID_CREDENTIALS,
+                message="Wrong email or password",
             )
-        return LoginSuccess(access_token=issued.token, expires_in=issued.expires_in)
+            return LoginErrors(errors=[error])
+        return LoginSuccess(tokens=SessionTokenPair.from_tokens(tokens))
+
+    @strawberry.mutation(
+        description="Exchange a refresh token for a new pair; reusing one revokes the session."
+    )
+    async def refresh_token(
+        self, info: Info[Context, None], input: RefreshTokenInput
+    ) -> RefreshTokenResult:
+        tokens = await resolvers.refresh_token(info.context, input.refresh_token)
+        if tokens is None:
+            error = AuthError(
+                field=["input", "refreshToken"],
+                code=AuthErrorCode.INVALID_REFRESH_TOKEN,
+                message="Invalid, expired or revoked refresh token; log in again",
+            )
+            return RefreshTokenErrors(errors=[error])
+        return RefreshTokenSuccess(tokens=SessionTokenPair.from_tokens(tokens))
+
+    @strawberry.mutation(description="End the session the refresh token belongs to.")
+    async def logout(self, info: Info[Context, None], input: LogoutInput) -> LogoutSuccess:
+        await resolvers.logout(info.context, input.refresh_token)
+        return LogoutSuccess(ok=True)

@@ -26,7 +26,7 @@ LOGIN = """
 mutation Login($input: LoginInput!) {
   login(input: $input) {
     __typename
-    ... on LoginSuccess { accessToken expiresIn }
+    ... on LoginSuccess { tokens { accessToken expiresIn refreshToken } }
     ... on LoginErrors { errors { field code message } }
   }
 }
@@ -61,10 +61,10 @@ class TestLogin:
         await make_staffer(session, org, user, StaffRole.VIEWER)
         # when
         login = await _login(gql, user.email.upper(), PASSWORD)
-        result = await gql(ME, {"org": org.name}, token=login["accessToken"])
+        result = await gql(ME, {"org": org.name}, token=login["tokens"]["accessToken"])
         # then
         assert login["__typename"] == "LoginSuccess"
-        assert login["expiresIn"] == ACCESS_TOKEN_TTL_SECONDS
+        assert login["tokens"]["expiresIn"] == ACCESS_TOKEN_TTL_SECONDS
         assert result == {
             "data": {
                 "currentUser": {"email": user.email, "orgs": [{"name": org.name}]},
@@ -179,7 +179,7 @@ class TestBearerJwt:
         org = await make_org(session)
         user = await make_user(session)
         staffer = await make_staffer(session, org, user, StaffRole.OWNER)
-        token = (await _login(gql, user.email, PASSWORD))["accessToken"]
+        token = (await _login(gql, user.email, PASSWORD))["tokens"]["accessToken"]
         assert (await gql(ME, {"org": org.name}, token=token))["data"]["org"] == {"name": org.name}
         # when the user is removed from the org
         await session.delete(await session.get(Staffer, staffer.id))
