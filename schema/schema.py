@@ -26,9 +26,10 @@ from schema.extensions import UnitOfWork
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
+from schema.staff import StaffMutation, StaffQuery
 
-QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery)
-MUTATIONS: tuple[type, ...] = (AuthMutation,)
+QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery, StaffQuery)
+MUTATIONS: tuple[type, ...] = (AuthMutation, StaffMutation)
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
