@@ -27,9 +27,10 @@ from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
 from schema.staff import StaffMutation, StaffQuery
+from schema.tokens import TokenMutation, TokenQuery
 
-QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery, StaffQuery)
-MUTATIONS: tuple[type, ...] = (AuthMutation, StaffMutation)
+QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery, StaffQuery, TokenQuery)
+MUTATIONS: tuple[type, ...] = (AuthMutation, StaffMutation, TokenMutation)
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
