@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from orgs.identity import service
+from orgs.identity import links, service
+from orgs.identity.links import LinkPurpose
 from orgs.identity.service import SessionTokens
 from resolvers.context import Context
 
@@ -17,3 +18,13 @@ async def refresh_token(ctx: Context, token: str) -> SessionTokens | None:
 
 async def logout(ctx: Context, token: str) -> None:
     await service.logout(await ctx.session(), token)
+
+
+async def request_password_reset(ctx: Context, email: str) -> None:
+    # The link goes out by mail once the delivery outbox exists; never to the caller.
+    await links.request_password_reset(await ctx.session(), ctx.settings.public_url, email)
+
+
+async def use_link(ctx: Context, token: str, purpose: LinkPurpose, password: str) -> bool:
+    session = await ctx.session()
+    return await links.use_link(session, token, purpose, password) is not None

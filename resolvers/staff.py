@@ -35,3 +35,11 @@ async def remove_staff(ctx: Context, org: str, user_id: int) -> Staffer | StaffE
     if org_id is None:
         return service.NOT_FOUND
     return await service.remove(await ctx.session(), ctx.scope, org_id, user_id)
+
+
+async def invite_staff(ctx: Context, org: str, email: str, role: StaffRole) -> str | StaffError:
+    org_id = await _org_id(ctx, org)
+    if org_id is None:
+        return StaffError(("input", "org"), service.StaffErrorCode.NOT_FOUND, "No such org")
+    session = await ctx.session()
+    return await service.invite(session, ctx.scope, org_id, email, role, ctx.settings.public_url)

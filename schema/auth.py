@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from orgs.identity.links import MIN_PASSWORD_LENGTH, LinkPurpose
 from orgs.identity.service import SessionTokens
 from resolvers import auth as resolvers
 from resolvers.context import Context
@@ -17,6 +18,8 @@ from resolvers.context import Context
 class AuthErrorCode(Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     INVALID_REFRESH_TOKEN = "INVALID_REFRESH_TOKEN"
+    INVALID_LINK = "INVALID_LINK"
+    PASSWORD_TOO_SHORT = "PASSWORD_TOO_SHORT"
 
 
 @strawberry.type
@@ -76,6 +79,57 @@ class LogoutSuccess:
     ok: bool
 
 
+@strawberry.type
+class RequestPasswordResetSuccess:
+    ok: bool
+
+
+@strawberry.type
+class SetPasswordSuccess:
+    ok: bool
+
+
+@strawberry.type
+class SetPasswordErrors:
+    errors: list[AuthError]
+
+
+SetPasswordResult = Annotated[
+    SetPasswordSuccess | SetPasswordErrors, strawberry.union("SetPasswordResult")
+]
+
+
+@strawberry.input
+class RequestPasswordResetInput:
+    email: str
+
+
+@strawberry.input
+class SetPasswordInput:
+    token: str
+    password: str
+
+
+async def _set_password(
+    info: Info[Context, None], input: SetPasswordInput, purpose: LinkPurpose
+) -> SetPasswordSuccess | SetPasswordErrors:
+    if len(input.password) < MIN_PASSWORD_LENGTH:
+        error = AuthError(
+            field=["input", "password"],
+            code=AuthErrorCode.PASSWORD_TOO_SHORT,
+            message=f"Use at least {MIN_PASSWORD_LENGTH} characters",
+        )
+        return SetPasswordErrors(errors=[error])
+    if not await resolvers.use_link(info.context, input.token, purpose, input.password):
+        error = AuthError(
+            field=["input", "token"],
+            code=AuthErrorCode.INVALID_LINK,
+            message="This link is invalid, expired or already used",
+        )
+        return SetPasswordErrors(errors=[error])
+    return SetPasswordSuccess(ok=True)
+
+
 @strawberry.input
 class LoginInput:
     email: str
@@ -121,6 +175,25 @@ class AuthMutation:
             )
             return RefreshTokenErrors(errors=[error])
         return RefreshTokenSuccess(tokens=SessionTokenPair.from_tokens(tokens))
+
+    @strawberry.mutation(description="Mail a reset link if the email is known (same answer).")
+    async def request_password_reset(
+        self, info: Info[Context, None], input: RequestPasswordResetInput
+    ) -> RequestPasswordResetSuccess:
+        await resolvers.request_password_reset(info.context, input.email)
+        return RequestPasswordResetSuccess(ok=True)
+
+    @strawberry.mutation(description="Set a new password with a one-time reset link token.")
+    async def reset_password(
+        self, info: Info[Context, None], input: SetPasswordInput
+    ) -> SetPasswordResult:
+        return await _set_password(info, input, LinkPurpose.RESET_PASSWORD)
+
+    @strawberry.mutation(description="Accept a staff invitation by choosing a password.")
+    async def accept_invitation(
+        self, info: Info[Context, None], input: SetPasswordInput
+    ) -> SetPasswordResult:
+        return await _set_password(info, input, LinkPurpose.INVITATION)
 
     @strawberry.mutation(description="End the session the refresh token belongs to.")
     async def logout(self, info: Info[Context, None], input: LogoutInput) -> LogoutSuccess:

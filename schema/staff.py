@@ -79,6 +79,28 @@ RemoveStaffResult = Annotated[
 ]
 
 
+@strawberry.type
+class InviteStaffSuccess:
+    link: str = strawberry.field(description="One-time link for the invitee (until mail).")
+
+
+@strawberry.type
+class InviteStaffErrors:
+    errors: list[StaffError]
+
+
+InviteStaffResult = Annotated[
+    InviteStaffSuccess | InviteStaffErrors, strawberry.union("InviteStaffResult")
+]
+
+
+@strawberry.input
+class InviteStaffInput:
+    org: str
+    email: str
+    role: StaffRole  # type: ignore[valid-type]
+
+
 @strawberry.input
 class ChangeStaffRoleInput:
     org: str
@@ -105,6 +127,20 @@ class StaffQuery:
 
 @strawberry.type
 class StaffMutation:
+    @strawberry.mutation(
+        description="Invite someone as staff (creating the user); returns the one-time link.",
+        permission_classes=[require_scope("staff:write")],
+    )
+    async def invite_staff(
+        self, info: Info[Context, None], input: InviteStaffInput
+    ) -> InviteStaffResult:
+        result = await resolvers.invite_staff(
+            info.context, input.org, input.email, StaffRoleValue(input.role)
+        )
+        if isinstance(result, ServiceError):
+            return InviteStaffErrors(errors=[StaffError.from_service(result)])
+        return InviteStaffSuccess(link=result)
+
     @strawberry.mutation(
         description="Change a staff member's role (never demotes the last owner).",
         permission_classes=[require_scope("staff:write")],

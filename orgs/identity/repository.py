@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from orgs.models import ApiToken, RefreshToken, Staffer, User, utcnow
+from orgs.models import ApiToken, OneTimeToken, RefreshToken, Staffer, User, utcnow
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -60,3 +60,10 @@ async def revoke_refresh_family(session: AsyncSession, family: str, when: dateti
         .where(col(RefreshToken.family) == family, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=when)
     )
+
+
+async def one_time_token_by_hash(session: AsyncSession, token_hash: str) -> OneTimeToken | None:
+    result = await session.execute(
+        select(OneTimeToken).where(col(OneTimeToken.token_hash) == token_hash).with_for_update()
+    )
+    return result.scalar_one_or_none()

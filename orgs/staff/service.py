@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orgs.identity.links import LinkPurpose, create_link
+from orgs.identity.service import create_user
 from orgs.models import AuditEvent, Staffer, StaffRole
 from orgs.scoping import Scope
 from orgs.staff import repository
@@ -88,3 +90,17 @@ async def remove(
     await _audit(session, scope, org_id, "staff.removed", staffer, role=staffer.role)
     await repository.delete_staffer(session, staffer)
     return staffer
+
+
+async def invite(
+    session: AsyncSession, scope: Scope, org_id: int, email: str, role: StaffRole, public_url: str
+) -> str | StaffError:
+    """Make ``email`` staff of the org (creating the user) and return the one-time link."""
+    if not can_manage_staff(scope.subject, org_id):
+        return StaffError(("input", "org"), StaffErrorCode.NOT_FOUND, "No such org")
+    created = await create_user(session, email.strip(), org_id, role)
+    assert created.user.id is not None
+    staffer = await repository.staffer_for_update(session, scope, org_id, created.user.id)
+    assert staffer is not None
+    await _audit(session, scope, org_id, "staff.invited", staffer, role=role.value)
+    return await create_link(session, public_url, created.user.id, LinkPurpose.INVITATION)
