@@ -20,7 +20,7 @@ from hub.migrate import head_revision
 from hub.settings import Settings
 from orgs.crypto import Keyring
 from orgs.identity.service import authenticate
-from resolvers.context import Context
+from resolvers.context import Context, jwt_keys_for
 from schema.schema import schema
 
 
@@ -41,7 +41,9 @@ class HubGraphQL(GraphQL[Context, None]):
         )
         authorization = request.headers.get("authorization")
         if authorization:
-            subject = await authenticate(await ctx.session(), authorization)
+            subject = await authenticate(
+                await ctx.session(), authorization, jwt_keys_for(self.settings)
+            )
             if subject is not None:
                 ctx.subject = subject
             else:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="The URL browsers reach the hub at (links in mails, widget script URL).",
     )
+    jwt_keys: str | None = Field(
+        default=None,
+        description="User access-token keys as kid:secret,kid:secret (the last signs, all "
+        "verify; secrets of 32+ chars). Unset: one key derived from the instance secret.",
+    )
     debug: bool = Field(default=False, description="GraphiQL and verbose errors.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["json", "console"] = Field(

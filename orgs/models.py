@@ -236,6 +236,38 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class RefreshToken(SQLModel, table=True):
+    """A user's opaque refresh token (only its SHA-256 stored), rotated on every use.
+
+    Tokens rotated from one login share a ``family``; presenting a used one revokes the family.
+    """
+
+    __tablename__ = "refresh_token"
+
+    id: int | None = _pk()
+    user_id: int = _fk("user.id")
+    family: str = Field(sa_type=String(32), index=True)
+    token_hash: str = Field(sa_type=String(64), unique=True, index=True)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    used_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()
+    created_at: datetime = _created()
+
+
+class OneTimeToken(SQLModel, table=True):
+    """A single-use link token (password reset, invitation); only its SHA-256 stored."""
+
+    __tablename__ = "one_time_token"
+
+    id: int | None = _pk()
+    user_id: int = _fk("user.id")
+    purpose: str = Field(sa_type=String(32))
+    token_hash: str = Field(sa_type=String(64), unique=True, index=True)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    used_at: datetime | None = _when()
+    created_at: datetime = _created()
+
+
 # --- campaigns and the coalition -----------------------------------------------------------
 
 

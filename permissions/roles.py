@@ -66,3 +66,19 @@ def permissions_for_scopes(scopes: list[str] | tuple[str, ...]) -> Permission:
     for scope in scopes:
         granted |= SCOPE_PERMISSIONS.get(scope, NONE)
     return granted
+
+
+def permissions_reference() -> str:
+    """The role x permission table and the token scopes (embedded in docs/permissions.md)."""
+    roles = list(ROLE_PERMISSIONS)
+    lines = [
+        "| permission | " + " | ".join(role.value for role in roles) + " |",
+        "| --- |" + " --- |" * len(roles),
+    ]
+    for permission in Permission:
+        marks = ["yes" if permission in ROLE_PERMISSIONS[role] else "" for role in roles]
+        lines.append(f"| `{permission.name}` | " + " | ".join(marks) + " |")
+    lines += ["", "| token scope | permission |", "| --- | --- |"]
+    for scope, permission in SCOPE_PERMISSIONS.items():
+        lines.append(f"| `{scope}` | `{permission.name}` |")
+    return "\n".join(lines) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,8 +12,19 @@ from starlette.requests import Request
 from hub.db import UnitOfWork
 from hub.settings import Settings
 from orgs.crypto import Keyring
+from orgs.identity.access import JwtKeys
 from orgs.scoping import Scope, scope_for
 from permissions.subject import ANONYMOUS, Subject
+
+
+@lru_cache(maxsize=8)
+def _parse_keys(spec: str | None, secret: str) -> JwtKeys:
+    return JwtKeys.parse(spec, secret)
+
+
+def jwt_keys_for(settings: Settings) -> JwtKeys:
+    """The user access-token keys configured in ``settings``."""
+    return _parse_keys(settings.jwt_keys, settings.resolved_secret_key())
 
 
 @dataclass
@@ -26,6 +38,10 @@ class Context:
     auth_error: str | None = None
     _session: AsyncSession | None = field(default=None, repr=False)
     loaders: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def jwt_keys(self) -> JwtKeys:
+        return jwt_keys_for(self.settings)
 
     @property
     def scope(self) -> Scope:

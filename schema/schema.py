@@ -21,13 +21,16 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.auth import AuthMutation
 from schema.extensions import UnitOfWork
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
+from schema.staff import StaffMutation, StaffQuery
+from schema.tokens import TokenMutation, TokenQuery
 
-QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery, StaffQuery, TokenQuery)
+MUTATIONS: tuple[type, ...] = (AuthMutation, StaffMutation, TokenMutation)
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 

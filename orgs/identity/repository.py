@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from orgs.models import ApiToken, Staffer, User, utcnow
+from orgs.models import ApiToken, OneTimeToken, RefreshToken, Staffer, User, utcnow
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -45,3 +45,25 @@ async def touch_token(session: AsyncSession, token_id: int, when: datetime | Non
     await session.execute(
         update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=when or utcnow())
     )
+
+
+async def refresh_token_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    result = await session.execute(
+        select(RefreshToken).where(col(RefreshToken.token_hash) == token_hash).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def revoke_refresh_family(session: AsyncSession, family: str, when: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.family) == family, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=when)
+    )
+
+
+async def one_time_token_by_hash(session: AsyncSession, token_hash: str) -> OneTimeToken | None:
+    result = await session.execute(
+        select(OneTimeToken).where(col(OneTimeToken.token_hash) == token_hash).with_for_update()
+    )
+    return result.scalar_one_or_none()

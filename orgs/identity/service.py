@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,12 +12,14 @@ from argon2.exceptions import VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.identity import repository
-from orgs.models import ApiToken, Staffer, StaffRole, User, utcnow
+from orgs.identity.access import AccessToken, JwtKeys, issue_access_token, verify_access_token
+from orgs.models import ApiToken, RefreshToken, Staffer, StaffRole, User, utcnow
 from permissions.roles import ALL_SCOPES, permissions_for_role, permissions_for_scopes
 from permissions.subject import Subject, SubjectKind
 from permissions.tokens import generate_token, parse_token, secret_matches
 
 _hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 # last_used_at is written at most this often per token, to keep reads write-free.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -134,11 +137,14 @@ async def user_subject(session: AsyncSession, user: User) -> Subject:
     )
 
 
-async def authenticate(session: AsyncSession, authorization: str | None) -> Subject | None:
+async def authenticate(
+    session: AsyncSession, authorization: str | None, jwt_keys: JwtKeys | None = None
+) -> Subject | None:
     """The subject behind an ``Authorization: Bearer ...`` header; None when it is invalid.
 
     API tokens (``chub_at_...``) are looked up by prefix and checked against their hash;
-    anything else is rejected here (user JWTs are added by the auth module).
+    anything else must be a user access JWT signed with one of ``jwt_keys``. A user's grants
+    are re-read from the Staffer table on every call, so removed staff lose access at once.
     """
     if not authorization:
         return None
@@ -148,4 +154,83 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Subj
     credential = credential.strip()
     if parse_token(credential) is not None:
         return await authenticate_api_token(session, credential)
-    return None
+    if jwt_keys is None:
+        return None
+    user_id = verify_access_token(jwt_keys, credential)
+    if user_id is None:
+        return None
+    user = await repository.user_by_id(session, user_id)
+    if user is None:
+        return None
+    return await user_subject(session, user)
+
+
+REFRESH_TOKEN_TTL = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class SessionTokens:
+    access: AccessToken
+    refresh_token: str  # opaque; only its SHA-256 is stored
+
+
+def _refresh_hash(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+async def _issue_session(
+    session: AsyncSession, jwt_keys: JwtKeys, user_id: int, family: str | None = None
+) -> SessionTokens:
+    plaintext = "chub_rt_" + secrets.token_urlsafe(32)
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            family=family or secrets.token_hex(16),
+            token_hash=_refresh_hash(plaintext),
+            expires_at=utcnow() + REFRESH_TOKEN_TTL,
+        )
+    )
+    await session.flush()
+    return SessionTokens(issue_access_token(jwt_keys, user_id), plaintext)
+
+
+async def refresh_session(
+    session: AsyncSession, jwt_keys: JwtKeys, refresh_token: str
+) -> SessionTokens | None:
+    """Rotate a refresh token: a new pair, or None if unknown, expired or revoked.
+
+    Presenting a token that was already used revokes its whole family (it was stolen or
+    replayed), so neither the thief nor the user can go on with it.
+    """
+    row = await repository.refresh_token_by_hash(session, _refresh_hash(refresh_token))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if row.used_at is not None:
+        await repository.revoke_refresh_family(session, row.family, now)
+        return None
+    if row.expires_at <= now:
+        return None
+    row.used_at = now
+    return await _issue_session(session, jwt_keys, row.user_id, row.family)
+
+
+async def logout(session: AsyncSession, refresh_token: str) -> None:
+    """Revoke the refresh token's family (unknown tokens are ignored: same answer)."""
+    row = await repository.refresh_token_by_hash(session, _refresh_hash(refresh_token))
+    if row is not None:
+        await repository.revoke_refresh_family(session, row.family, utcnow())
+
+
+async def login(
+    session: AsyncSession, jwt_keys: JwtKeys, email: str, password: str
+) -> SessionTokens | None:
+    """Tokens for a correct email and password; None otherwise (same answer for both)."""
+    user = await repository.user_by_email(session, email.strip())
+    if user is None:
+        verify_password(password, _DUMMY_HASH)  # spend the same time as for a known email
+        return None
+    if not verify_password(password, user.password_hash):
+        return None
+    assert user.id is not None
+    return await _issue_session(session, jwt_keys, user.id)
