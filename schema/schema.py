@@ -21,13 +21,14 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.coalition import CoalitionMutation
 from schema.extensions import UnitOfWork
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
 
 QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery)
-MUTATIONS: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = (CoalitionMutation,)
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
