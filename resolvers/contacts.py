@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 
-from orgs.contacts import service
+from orgs.contacts import export, service
+from orgs.contacts.export import ExportFormat
 from orgs.contacts.repository import ContactFilter
 from orgs.models import Contact, Supporter
 from orgs.organisations import repository as organisations
@@ -53,3 +55,12 @@ async def contacts(
     return await service.contacts(
         await ctx.session(), ctx.scope, member, flt, first, decode_cursor(after)
     )
+
+
+async def export_link(
+    ctx: Context, campaign: str, org: str | None, fmt: ExportFormat
+) -> tuple[str, datetime] | None:
+    member = await membership(ctx, campaign, org, Permission.EXPORT_CONTACTS)
+    if member is None:
+        return None
+    return await export.export_link(await ctx.session(), ctx.scope, ctx.keyring, member, fmt)

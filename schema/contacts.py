@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from orgs.contacts.export import ExportFormat as ExportFormatSpec
 from orgs.contacts.repository import ContactFilter as ContactFilterSpec
 from orgs.models import Action as ActionRow
 from orgs.models import Contact as ContactRow
@@ -18,6 +19,7 @@ from orgs.scoping import Membership
 from resolvers import contacts as resolvers
 from resolvers.context import Context
 from resolvers.loaders import ActionsBySupporterLoader, ConsentsBySupporterLoader, loader
+from schema.coalition import CoalitionError, CoalitionErrorCode
 from schema.permissions import require_scope
 from schema.scalars import JsonValue
 
@@ -228,3 +230,58 @@ class ContactQuery:
         return ContactConnection(
             nodes=nodes, page_info=PageInfo(end_cursor=end, has_next_page=more)
         )
+
+
+@strawberry.enum
+class ExportFormat(Enum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+@strawberry.input
+class ExportContactsInput:
+    campaign: str
+    format: ExportFormat = ExportFormat.CSV
+    org: str | None = None
+
+
+@strawberry.type
+class ExportContactsSuccess:
+    url: str
+    expires_at: datetime
+
+
+@strawberry.type
+class ExportContactsErrors:
+    errors: list[CoalitionError]
+
+
+ExportContactsResult = Annotated[
+    ExportContactsSuccess | ExportContactsErrors, strawberry.union("ExportContactsResult")
+]
+
+
+@strawberry.type
+class ContactMutation:
+    @strawberry.mutation(
+        description="A short-lived signed link streaming your org's contacts (audited).",
+        permission_classes=[require_scope("contacts:export")],
+    )
+    async def export_contacts(
+        self, info: Info[Context, None], input: ExportContactsInput
+    ) -> ExportContactsResult:
+        link = await resolvers.export_link(
+            info.context, input.campaign, input.org, ExportFormatSpec(input.format.value)
+        )
+        if link is None:
+            return ExportContactsErrors(
+                errors=[
+                    CoalitionError(
+                        field="campaign",
+                        code=CoalitionErrorCode.NOT_FOUND,
+                        message="campaign not found",
+                    )
+                ]
+            )
+        path, expires_at = link
+        return ExportContactsSuccess(url=path, expires_at=expires_at)

@@ -22,14 +22,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.coalition import CoalitionMutation
-from schema.contacts import ContactQuery
+from schema.contacts import ContactMutation, ContactQuery
 from schema.extensions import UnitOfWork
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
 
 QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery, ContactQuery)
-MUTATIONS: tuple[type, ...] = (CoalitionMutation,)
+MUTATIONS: tuple[type, ...] = (CoalitionMutation, ContactMutation)
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 

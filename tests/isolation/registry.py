@@ -263,3 +263,16 @@ register(
         allowed=only(PAGE_ORG_OWNER),
     ),
 )
+register(
+    "Mutation.exportContacts",
+    Operation(
+        document=_mutation("ExportContacts"),
+        variables=lambda w: {"input": {"campaign": w.campaign}},
+        # a link to the caller org's own contacts: any partner with export rights gets one
+        # (it may be empty); the outsider gets "not found"
+        allowed=lambda s, c: (
+            s in (PAGE_ORG_OWNER, OTHER_PARTNER)
+            or lead_with("owner", "data_manager", "contacts:export")(s, c)
+        ),
+    ),
+)
