@@ -27,8 +27,9 @@ from schema.extensions import UnitOfWork
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
+from schema.stats import StatsQuery
 
-QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery, ContactQuery)
+QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery, ContactQuery, StatsQuery)
 MUTATIONS: tuple[type, ...] = (CoalitionMutation, ContactMutation)
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ async def sign(
     **action: Any,
 ) -> Signature:
     """A supporter signs on ``page``: the rows intake writes under DESIGN §5."""
-    email = email or f"s{id(object())}@example.net"
+    email = email or f"s-{secrets.token_hex(6)}@example.net"
     data: dict[str, Any] = {
         "firstName": "Sam",
         "lastName": "Signer",

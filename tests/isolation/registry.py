@@ -276,3 +276,17 @@ register(
         ),
     ),
 )
+register(
+    "Query.campaignStats",
+    Operation(
+        document=(
+            "query($campaign: String!) { campaignStats(campaign: $campaign) "
+            "{ supporters byPartner { org } } }"
+        ),
+        variables=lambda w: {"campaign": w.campaign},
+        # every partner sees totals; users of the lead by role, lead tokens with stats:read
+        allowed=lambda s, c: (
+            s in (PAGE_ORG_OWNER, OTHER_PARTNER) or lead_with(*STAFF_ROLES, "stats:read")(s, c)
+        ),
+    ),
+)
