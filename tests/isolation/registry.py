@@ -1,8 +1,8 @@
 """Every operation in the schema, with how the isolation matrix calls it and who may succeed.
 
-Other streams add their operations with :func:`register` (in their own test module imported
-by tests/isolation/registered.py, or directly here). The matrix fails when the schema has an
-operation this registry does not list.
+Other streams add their operations with :func:`register`, at the end of this module (one
+block per stream). The matrix fails when the schema has an operation this registry does not
+list, or lists one the schema no longer has.
 
 A spec names the GraphQL ``document``, builds its ``variables`` from the matrix's
 :class:`World`, and says which subjects succeed (``allowed``) in a given consent state.
