@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
 
+from hub import export_routes
 from hub.db import Database, UnitOfWork
 from hub.migrate import head_revision
 from hub.settings import Settings
@@ -97,6 +98,7 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *export_routes.routes,
         *(extra_routes or []),
     ]
 
@@ -118,4 +120,7 @@ def create_app(
             max_age=86400,
         )
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.uow = uow
+    app.state.keyring = keyring
+    return app

@@ -187,7 +187,12 @@ def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
                     "graphql": f"{base}/graphql",
                     "campaign": {"id": coalition.campaign.id, "name": coalition.campaign.name},
                     "orgs": [
-                        {"name": m.org.name, "role": m.role, "token": m.token}
+                        {
+                            "name": m.org.name,
+                            "role": m.role,
+                            "delivery": m.delivery,
+                            "token": m.token,
+                        }
                         for m in coalition.orgs
                     ],
                     "pages": [
@@ -202,7 +207,8 @@ def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
     click.echo(f"Demo coalition '{coalition.campaign.name}' {state}.")
     click.echo(f"  GraphQL:   {base}/graphql")
     for member in coalition.orgs:
-        click.echo(f"  {member.role:8} {member.org.name}: token {member.token}")
+        delivery = " (delivery org)" if member.delivery else ""
+        click.echo(f"  {member.role:11} {member.org.name}{delivery}: token {member.token}")
         click.echo(
             f"           page {member.page.id} ({member.page.name}): {base}/demo/{member.page.id}"
         )

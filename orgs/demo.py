@@ -19,9 +19,11 @@ from permissions.roles import ALL_SCOPES
 CAMPAIGN = "clean-rivers"
 ORGS = (
     ("river-alliance", "River Alliance", "lead", "en"),
-    ("friends-of-the-delta", "Friends of the Delta", "partner", "fr"),
+    ("friends-of-the-delta", "Friends of the Delta", "coordinator", "fr"),
     ("anglers-united", "Anglers United", "partner", "de"),
 )
+# The partner that delivers the signatures to the target (DESIGN §5: delivery fields only).
+DELIVERY_ORG = "anglers-united"
 CONSENT_TEXTS = {
     "current": "2026-11",
     "versions": {
@@ -39,6 +41,7 @@ class DemoOrg:
     role: str
     token: str
     page: ActionPage
+    delivery: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ async def load_demo(session: AsyncSession) -> DemoCoalition:
                 consent_texts=CONSENT_TEXTS,
             )
         elif created and role != "lead":
-            await add_partner(session, campaign, org, role=PartnerRole.PARTNER)
+            await add_partner(
+                session, campaign, org, role=PartnerRole(role), delivery=name == DELIVERY_ORG
+            )
         page = await pages.page_by_name(session, f"{name}/{CAMPAIGN}")
         if page is None:
             page = await create_page(
@@ -86,6 +91,6 @@ async def load_demo(session: AsyncSession) -> DemoCoalition:
             )
         assert org.id is not None
         issued = await issue_token(session, org.id, "demo owner token", list(ALL_SCOPES))
-        members.append(DemoOrg(org, role, issued.plaintext, page))
+        members.append(DemoOrg(org, role, issued.plaintext, page, name == DELIVERY_ORG))
     assert campaign is not None
     return DemoCoalition(campaign, members, created)

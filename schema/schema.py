@@ -22,15 +22,31 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.auth import AuthMutation
+from schema.coalition import CoalitionMutation
+from schema.contacts import ContactMutation, ContactQuery
 from schema.extensions import UnitOfWork
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
 from schema.staff import StaffMutation, StaffQuery
+from schema.stats import StatsQuery
 from schema.tokens import TokenMutation, TokenQuery
 
-QUERIES: tuple[type, ...] = (PublicQuery, OrgQuery, StaffQuery, TokenQuery)
-MUTATIONS: tuple[type, ...] = (AuthMutation, StaffMutation, TokenMutation)
+QUERIES: tuple[type, ...] = (
+    PublicQuery,
+    OrgQuery,
+    StaffQuery,
+    TokenQuery,
+    ContactQuery,
+    StatsQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    AuthMutation,
+    StaffMutation,
+    TokenMutation,
+    CoalitionMutation,
+    ContactMutation,
+)
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from orgs.models import Campaign, Partnership, PartnershipStatus
+from orgs.models import ActionPage, Campaign, Partnership, PartnershipStatus
 from orgs.scoping import Scope
 
 
@@ -45,3 +45,39 @@ async def member_campaign_by_name(
         .limit(1)
     )
     return result.scalar_one_or_none()
+
+
+async def partnership_of(
+    session: AsyncSession, campaign_id: int, org_id: int
+) -> Partnership | None:
+    """The partnership of ``org_id`` in a campaign the caller already resolved through a scope."""
+    result = await session.execute(
+        select(Partnership).where(
+            col(Partnership.campaign_id) == campaign_id, col(Partnership.org_id) == org_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def partnerships_of_campaign(session: AsyncSession, campaign_id: int) -> list[Partnership]:
+    result = await session.execute(
+        select(Partnership)
+        .where(col(Partnership.campaign_id) == campaign_id)
+        .order_by(col(Partnership.id))
+    )
+    return list(result.scalars())
+
+
+async def pages_of_partner(
+    session: AsyncSession, campaign_id: int, org_id: int
+) -> list[ActionPage]:
+    result = await session.execute(
+        select(ActionPage)
+        .where(col(ActionPage.campaign_id) == campaign_id, col(ActionPage.org_id) == org_id)
+        .order_by(col(ActionPage.id))
+    )
+    return list(result.scalars())
+
+
+async def campaign_by_id(session: AsyncSession, campaign_id: int) -> Campaign | None:
+    return await session.get(Campaign, campaign_id)

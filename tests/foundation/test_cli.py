@@ -60,7 +60,8 @@ class TestAdminCommands:
         assert first.returncode == 0, first.stderr
         demo = json.loads(first.stdout)
         assert demo["campaign"]["name"] == "clean-rivers"
-        assert [o["role"] for o in demo["orgs"]] == ["lead", "partner", "partner"]
+        assert [o["role"] for o in demo["orgs"]] == ["lead", "coordinator", "partner"]
+        assert [o["delivery"] for o in demo["orgs"]] == [False, False, True]
         assert all(o["token"].startswith("chub_at_") for o in demo["orgs"])
         assert len(demo["pages"]) == 3
         # loading twice reuses the coalition and issues fresh tokens

@@ -1,0 +1,564 @@
+"""The coalition lifecycle: campaigns, partnerships and pages, each change audited.
+
+Every function resolves what it acts on through the caller's :class:`Scope`, checks the
+policy (both gates), validates everything, and only then writes; services never commit.
+Another org's campaign or page raises ``NOT_FOUND``, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orgs.audit import repository as audit
+from orgs.campaigns import repository
+from orgs.campaigns.service import CampaignError, create_campaign
+from orgs.models import (
+    ActionPage,
+    Campaign,
+    CampaignStatus,
+    Org,
+    PageStatus,
+    PartnerRole,
+    Partnership,
+    PartnershipStatus,
+    utcnow,
+)
+from orgs.organisations import repository as organisations
+from orgs.pages import repository as pages
+from orgs.pages.service import PageError, create_page
+from orgs.scoping import Membership, Scope
+from permissions import policies
+from permissions.policies import Decision, Denied
+from permissions.roles import Permission
+
+
+class ErrorCode(StrEnum):
+    NOT_FOUND = "not_found"
+    PERMISSION_DENIED = "permission_denied"
+    INVALID = "invalid"
+    ALREADY_EXISTS = "already_exists"
+    INVALID_STATE = "invalid_state"
+
+
+class CoalitionError(Exception):
+    """A user-fixable outcome, reported as data (``field``, ``code``, ``message``)."""
+
+    def __init__(self, field: str, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+        self.message = message
+
+
+ACTIVE = PartnershipStatus.ACTIVE.value
+
+
+def _not_found(field: str, what: str) -> CoalitionError:
+    return CoalitionError(field, ErrorCode.NOT_FOUND, f"{what} not found")
+
+
+def _require(decision: Decision, field: str = "campaign") -> None:
+    if isinstance(decision, Denied):
+        raise CoalitionError(field, ErrorCode.PERMISSION_DENIED, decision.reason)
+
+
+async def _member(
+    session: AsyncSession, scope: Scope, campaign: str, permission: Permission
+) -> Membership:
+    membership = await scope.campaign_membership(session, campaign, permission, statuses=(ACTIVE,))
+    if membership is None:
+        raise _not_found("campaign", "campaign")
+    return membership
+
+
+async def _own_org(session: AsyncSession, scope: Scope, name: str, field: str = "org") -> Org:
+    org = await organisations.member_org_by_name(session, scope, name)
+    if org is None or org.id is None:
+        raise _not_found(field, "org")
+    return org
+
+
+async def _audit(
+    session: AsyncSession,
+    scope: Scope,
+    org_id: int,
+    action: str,
+    row: Campaign | Partnership | ActionPage,
+    **details: Any,
+) -> None:
+    await audit.record(session, scope, org_id, action, type(row).__name__, row.id, details)
+
+
+def _touch(row: Campaign | Partnership | ActionPage) -> None:
+    row.updated_at = utcnow()
+
+
+# --- campaigns ---------------------------------------------------------------------------
+
+
+async def add_campaign(
+    session: AsyncSession,
+    scope: Scope,
+    org: str,
+    name: str,
+    title: str,
+    goal: int | None = None,
+    config: dict[str, Any] | None = None,
+) -> Campaign:
+    lead = await _own_org(session, scope, org)
+    assert lead.id is not None
+    _require(policies.can_add_campaign(scope.subject, lead.id), "org")
+    if not title.strip():
+        raise CoalitionError("title", ErrorCode.INVALID, "title must not be empty")
+    try:
+        campaign = await create_campaign(session, lead, name, title, goal=goal, config=config)
+    except CampaignError as e:
+        code = ErrorCode.ALREADY_EXISTS if "already exists" in str(e) else ErrorCode.INVALID
+        raise CoalitionError("name", code, str(e)) from e
+    await _audit(session, scope, lead.id, "campaign.add", campaign, name=name)
+    return campaign
+
+
+async def update_campaign(
+    session: AsyncSession,
+    scope: Scope,
+    campaign: str,
+    title: str | None = None,
+    goal: int | None = None,
+    status: CampaignStatus | None = None,
+) -> Campaign:
+    m = await _member(session, scope, campaign, Permission.MANAGE_CAMPAIGNS)
+    _require(policies.can_update_campaign(scope.subject, m.org_id, m.role))
+    if title is not None and not title.strip():
+        raise CoalitionError("title", ErrorCode.INVALID, "title must not be empty")
+    if goal is not None and goal < 0:
+        raise CoalitionError("goal", ErrorCode.INVALID, "goal must not be negative")
+    if m.campaign.status == CampaignStatus.CLOSED.value:
+        raise CoalitionError("campaign", ErrorCode.INVALID_STATE, "the campaign is closed")
+    changes: dict[str, Any] = {}
+    if title is not None:
+        m.campaign.title = changes["title"] = title
+    if goal is not None:
+        m.campaign.goal = changes["goal"] = goal
+    if status is not None:
+        m.campaign.status = changes["status"] = status.value
+    _touch(m.campaign)
+    await session.flush()
+    await _audit(session, scope, m.org_id, "campaign.update", m.campaign, **changes)
+    return m.campaign
+
+
+async def close_campaign(session: AsyncSession, scope: Scope, campaign: str) -> Campaign:
+    m = await _member(session, scope, campaign, Permission.MANAGE_CAMPAIGNS)
+    _require(policies.can_close_campaign(scope.subject, m.org_id, m.role))
+    if m.campaign.status == CampaignStatus.CLOSED.value:
+        raise CoalitionError("campaign", ErrorCode.INVALID_STATE, "already closed")
+    assert m.campaign.id is not None
+    m.campaign.status = CampaignStatus.CLOSED.value
+    _touch(m.campaign)
+    for partnership in await repository.partnerships_of_campaign(session, m.campaign.id):
+        for page in await repository.pages_of_partner(session, m.campaign.id, partnership.org_id):
+            if page.status != PageStatus.CLOSED.value:
+                page.status = PageStatus.CLOSED.value
+                _touch(page)
+    await session.flush()
+    await _audit(session, scope, m.org_id, "campaign.close", m.campaign)
+    return m.campaign
+
+
+# --- partnerships ------------------------------------------------------------------------
+
+
+async def _partner_of(
+    session: AsyncSession, m: Membership, org: str, field: str = "org"
+) -> tuple[Org, Partnership | None]:
+    target = await organisations.org_by_name(session, org)
+    if target is None or target.id is None:
+        raise _not_found(field, "org")
+    assert m.campaign.id is not None
+    return target, await repository.partnership_of(session, m.campaign.id, target.id)
+
+
+async def invite_partner(
+    session: AsyncSession,
+    scope: Scope,
+    campaign: str,
+    org: str,
+    role: PartnerRole = PartnerRole.PARTNER,
+) -> Partnership:
+    m = await _member(session, scope, campaign, Permission.MANAGE_PARTNERS)
+    _require(policies.can_invite_partner(scope.subject, m.org_id, m.role))
+    if role is PartnerRole.LEAD:
+        raise CoalitionError("role", ErrorCode.INVALID, "use transferLead to change the lead")
+    if role is PartnerRole.COORDINATOR and m.role != PartnerRole.LEAD.value:
+        raise CoalitionError(
+            "role", ErrorCode.PERMISSION_DENIED, "only the lead may appoint coordinators"
+        )
+    target, existing = await _partner_of(session, m, org)
+    if existing is not None and existing.status in (ACTIVE, PartnershipStatus.INVITED.value):
+        raise CoalitionError("org", ErrorCode.ALREADY_EXISTS, "already a partner or invited")
+    if existing is not None and existing.status == PartnershipStatus.REMOVED.value:
+        raise CoalitionError("org", ErrorCode.INVALID_STATE, "this org was removed")
+    assert m.campaign.id is not None
+    assert target.id is not None
+    if existing is None:
+        existing = Partnership(campaign_id=m.campaign.id, org_id=target.id)
+        session.add(existing)
+    existing.role = role.value
+    existing.status = PartnershipStatus.INVITED.value
+    _touch(existing)
+    await session.flush()
+    await _audit(session, scope, m.org_id, "partner.invite", existing, org=org, role=role.value)
+    return existing
+
+
+async def _own_partnership(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> tuple[Campaign, Org, Partnership | None]:
+    own = await _own_org(session, scope, org)
+    assert own.id is not None
+    _require(policies.can_answer_partnership(scope.subject, own.id), "org")
+    row = await repository.campaign_by_name(session, campaign)
+    if row is None or row.id is None:
+        raise _not_found("campaign", "campaign")
+    return row, own, await repository.partnership_of(session, row.id, own.id)
+
+
+async def _answer(
+    session: AsyncSession, scope: Scope, campaign: str, org: str, accept: bool
+) -> Partnership:
+    row, own, p = await _own_partnership(session, scope, campaign, org)
+    if p is None or p.status != PartnershipStatus.INVITED.value:
+        raise _not_found("campaign", "invitation")
+    assert own.id is not None
+    p.status = ACTIVE if accept else PartnershipStatus.DECLINED.value
+    _touch(p)
+    await session.flush()
+    action = "partner.accept" if accept else "partner.decline"
+    await _audit(session, scope, own.id, action, p, campaign=row.name)
+    return p
+
+
+async def accept_partnership(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> Partnership:
+    return await _answer(session, scope, campaign, org, accept=True)
+
+
+async def decline_partnership(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> Partnership:
+    return await _answer(session, scope, campaign, org, accept=False)
+
+
+async def request_to_join(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> Partnership:
+    row, own, p = await _own_partnership(session, scope, campaign, org)
+    if row.status == CampaignStatus.CLOSED.value:
+        raise CoalitionError("campaign", ErrorCode.INVALID_STATE, "the campaign is closed")
+    if p is not None and p.status in (
+        ACTIVE,
+        PartnershipStatus.INVITED.value,
+        PartnershipStatus.REQUESTED.value,
+    ):
+        raise CoalitionError("campaign", ErrorCode.ALREADY_EXISTS, "already a partner")
+    if p is not None and p.status == PartnershipStatus.REMOVED.value:
+        raise CoalitionError("campaign", ErrorCode.INVALID_STATE, "your org was removed")
+    assert row.id is not None
+    assert own.id is not None
+    if p is None:
+        p = Partnership(campaign_id=row.id, org_id=own.id)
+        session.add(p)
+    p.role = PartnerRole.PARTNER.value
+    p.status = PartnershipStatus.REQUESTED.value
+    _touch(p)
+    await session.flush()
+    await _audit(session, scope, own.id, "partner.request", p, campaign=row.name)
+    return p
+
+
+async def _decide_request(
+    session: AsyncSession, scope: Scope, campaign: str, org: str, approve: bool
+) -> Partnership:
+    m = await _member(session, scope, campaign, Permission.MANAGE_PARTNERS)
+    _require(policies.can_approve_partner(scope.subject, m.org_id, m.role))
+    _, p = await _partner_of(session, m, org)
+    if p is None or p.status != PartnershipStatus.REQUESTED.value:
+        raise _not_found("org", "request")
+    p.status = ACTIVE if approve else PartnershipStatus.REJECTED.value
+    _touch(p)
+    await session.flush()
+    action = "partner.approve" if approve else "partner.reject"
+    await _audit(session, scope, m.org_id, action, p, org=org)
+    return p
+
+
+async def approve_partner(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> Partnership:
+    return await _decide_request(session, scope, campaign, org, approve=True)
+
+
+async def reject_partner(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> Partnership:
+    return await _decide_request(session, scope, campaign, org, approve=False)
+
+
+async def leave_campaign(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> Partnership:
+    """The org leaves; its pages close and its data stays with it (still readable)."""
+    own = await _own_org(session, scope, org)
+    m = await scope.campaign_membership(
+        session, campaign, Permission.MANAGE_PARTNERS, org_id=own.id, statuses=(ACTIVE,)
+    )
+    if m is None:
+        raise _not_found("campaign", "campaign")
+    _require(policies.can_leave_campaign(scope.subject, m.org_id, m.role))
+    await _close_pages(session, m.campaign, m.org_id)
+    m.partnership.status = PartnershipStatus.LEFT.value
+    m.partnership.delivery = False
+    _touch(m.partnership)
+    await session.flush()
+    await _audit(session, scope, m.org_id, "partner.leave", m.partnership, campaign=campaign)
+    return m.partnership
+
+
+async def _close_pages(session: AsyncSession, campaign: Campaign, org_id: int) -> None:
+    assert campaign.id is not None
+    for page in await repository.pages_of_partner(session, campaign.id, org_id):
+        if page.status != PageStatus.CLOSED.value:
+            page.status = PageStatus.CLOSED.value
+            _touch(page)
+
+
+async def remove_partner(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> Partnership:
+    """The lead removes a partner: its pages close, its data stays with it."""
+    m = await _member(session, scope, campaign, Permission.MANAGE_PARTNERS)
+    _require(policies.can_remove_partner(scope.subject, m.org_id, m.role))
+    _, p = await _partner_of(session, m, org)
+    if p is None or p.status not in (ACTIVE, PartnershipStatus.INVITED.value):
+        raise _not_found("org", "partner")
+    if p.role == PartnerRole.LEAD.value:
+        raise CoalitionError("org", ErrorCode.INVALID_STATE, "the lead cannot be removed")
+    await _close_pages(session, m.campaign, p.org_id)
+    p.status = PartnershipStatus.REMOVED.value
+    p.delivery = False
+    _touch(p)
+    await session.flush()
+    await _audit(session, scope, m.org_id, "partner.remove", p, org=org)
+    return p
+
+
+async def _active_partner(session: AsyncSession, m: Membership, org: str) -> Partnership:
+    _, p = await _partner_of(session, m, org)
+    if p is None or p.status != ACTIVE:
+        raise _not_found("org", "partner")
+    return p
+
+
+async def transfer_lead(
+    session: AsyncSession, scope: Scope, campaign: str, org: str
+) -> Partnership:
+    m = await _member(session, scope, campaign, Permission.MANAGE_PARTNERS)
+    _require(policies.can_transfer_lead(scope.subject, m.org_id, m.role))
+    p = await _active_partner(session, m, org)
+    if p.id == m.partnership.id:
+        raise CoalitionError("org", ErrorCode.INVALID, "your org already leads")
+    m.partnership.role = PartnerRole.COORDINATOR.value
+    _touch(m.partnership)
+    await session.flush()  # one lead at a time (a unique index may guard it)
+    p.role = PartnerRole.LEAD.value
+    m.campaign.org_id = p.org_id
+    _touch(p)
+    _touch(m.campaign)
+    await session.flush()
+    await _audit(session, scope, m.org_id, "campaign.transfer_lead", m.campaign, org=org)
+    return p
+
+
+async def set_delivery_org(
+    session: AsyncSession, scope: Scope, campaign: str, org: str | None
+) -> Campaign:
+    """Make ``org`` (an active partner) the campaign's delivery org; ``None`` clears it."""
+    m = await _member(session, scope, campaign, Permission.MANAGE_PARTNERS)
+    _require(policies.can_set_delivery_org(scope.subject, m.org_id, m.role))
+    target = await _active_partner(session, m, org) if org is not None else None
+    assert m.campaign.id is not None
+    for p in await repository.partnerships_of_campaign(session, m.campaign.id):
+        if p.delivery and (target is None or p.id != target.id):
+            p.delivery = False
+            _touch(p)
+    await session.flush()  # one delivery org at a time (a unique index guards it)
+    if target is not None and not target.delivery:
+        target.delivery = True
+        _touch(target)
+        await session.flush()
+    await _audit(session, scope, m.org_id, "campaign.set_delivery_org", m.campaign, org=org)
+    return m.campaign
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+async def _template(session: AsyncSession, campaign: Campaign) -> ActionPage | None:
+    assert campaign.id is not None
+    name = campaign.config.get("templatePage")
+    if isinstance(name, str):
+        page = await pages.page_by_name(session, name)
+        if page is not None and page.campaign_id == campaign.id:
+            return page
+    lead_pages = await repository.pages_of_partner(session, campaign.id, campaign.org_id)
+    return lead_pages[0] if lead_pages else None
+
+
+async def add_action_page(
+    session: AsyncSession, scope: Scope, campaign: str, org: str, name: str
+) -> ActionPage:
+    """A page for one's own org, copied from the campaign's template page (config, locale)."""
+    own = await _own_org(session, scope, org)
+    m = await scope.campaign_membership(
+        session, campaign, Permission.MANAGE_PAGES, org_id=own.id, statuses=(ACTIVE,)
+    )
+    if m is None:
+        raise _not_found("campaign", "campaign")
+    _require(policies.can_manage_own_page(scope.subject, m.org_id, m.role))
+    if m.campaign.status == CampaignStatus.CLOSED.value:
+        raise CoalitionError("campaign", ErrorCode.INVALID_STATE, "the campaign is closed")
+    template = await _template(session, m.campaign)
+    try:
+        page = await create_page(
+            session,
+            own,
+            m.campaign,
+            name,
+            locale=template.locale if template else "en",
+            config=dict(template.config) if template else {},
+        )
+    except PageError as e:
+        code = ErrorCode.ALREADY_EXISTS if "already exists" in str(e) else ErrorCode.INVALID
+        raise CoalitionError("name", code, str(e)) from e
+    await _audit(session, scope, m.org_id, "page.add", page, name=name)
+    return page
+
+
+async def _own_page(session: AsyncSession, scope: Scope, name: str) -> tuple[ActionPage, str]:
+    """A page of one of the subject's orgs allowed to manage pages, and its partner role."""
+    page = await pages.page_by_name(session, name)
+    if page is None or not scope.allows(page.org_id, Permission.MANAGE_PAGES):
+        raise _not_found("page", "page")
+    campaign = await repository.campaign_by_id(session, page.campaign_id)
+    assert campaign is not None
+    m = await scope.campaign_membership(
+        session, campaign.name, Permission.MANAGE_PAGES, org_id=page.org_id, statuses=(ACTIVE,)
+    )
+    _require(
+        policies.can_manage_own_page(scope.subject, page.org_id, m.role if m else None), "page"
+    )
+    return page, campaign.name
+
+
+async def _set_page_status(
+    session: AsyncSession,
+    scope: Scope,
+    page: ActionPage,
+    allowed_from: tuple[PageStatus, ...],
+    to: PageStatus,
+    action: str,
+    message: str | None = None,
+    audit_org: int | None = None,
+) -> ActionPage:
+    if PageStatus(page.status) not in allowed_from:
+        raise CoalitionError(
+            "page", ErrorCode.INVALID_STATE, f"a {page.status} page cannot become {to.value}"
+        )
+    page.status = to.value
+    if message is not None:
+        page.launch_message = message
+    _touch(page)
+    await session.flush()
+    details: dict[str, Any] = {"status": to.value}
+    if message is not None:
+        details["message"] = message
+    await _audit(session, scope, audit_org or page.org_id, action, page, **details)
+    return page
+
+
+async def request_launch(session: AsyncSession, scope: Scope, page: str) -> ActionPage:
+    row, _ = await _own_page(session, scope, page)
+    return await _set_page_status(
+        session,
+        scope,
+        row,
+        (PageStatus.DRAFT, PageStatus.PAUSED),
+        PageStatus.LAUNCH_REQUESTED,
+        "page.request_launch",
+    )
+
+
+async def pause_page(session: AsyncSession, scope: Scope, page: str) -> ActionPage:
+    row, _ = await _own_page(session, scope, page)
+    return await _set_page_status(
+        session, scope, row, (PageStatus.LIVE,), PageStatus.PAUSED, "page.pause"
+    )
+
+
+async def close_page(session: AsyncSession, scope: Scope, page: str) -> ActionPage:
+    row, _ = await _own_page(session, scope, page)
+    return await _set_page_status(
+        session,
+        scope,
+        row,
+        (PageStatus.DRAFT, PageStatus.LAUNCH_REQUESTED, PageStatus.LIVE, PageStatus.PAUSED),
+        PageStatus.CLOSED,
+        "page.close",
+    )
+
+
+async def _decide_launch(
+    session: AsyncSession, scope: Scope, page: str, message: str | None, approve: bool
+) -> ActionPage:
+    row = await pages.page_by_name(session, page)
+    if row is None:
+        raise _not_found("page", "page")
+    campaign = await repository.campaign_by_id(session, row.campaign_id)
+    assert campaign is not None
+    m = await scope.campaign_membership(
+        session, campaign.name, Permission.MANAGE_PAGES, statuses=(ACTIVE,)
+    )
+    # Pages of campaigns the caller does not manage look like missing pages.
+    managers = (PartnerRole.LEAD.value, PartnerRole.COORDINATOR.value)
+    if m is None or (m.role not in managers and row.org_id not in scope.member_org_ids()):
+        raise _not_found("page", "page")
+    _require(policies.can_approve_launch(scope.subject, m.org_id, m.role), "page")
+    if not approve and not (message or "").strip():
+        raise CoalitionError("message", ErrorCode.INVALID, "say why the launch is rejected")
+    return await _set_page_status(
+        session,
+        scope,
+        row,
+        (PageStatus.LAUNCH_REQUESTED,),
+        PageStatus.LIVE if approve else PageStatus.DRAFT,
+        "page.approve_launch" if approve else "page.reject_launch",
+        message,
+        audit_org=m.org_id,
+    )
+
+
+async def approve_launch(
+    session: AsyncSession, scope: Scope, page: str, message: str | None = None
+) -> ActionPage:
+    return await _decide_launch(session, scope, page, message, approve=True)
+
+
+async def reject_launch(
+    session: AsyncSession, scope: Scope, page: str, message: str | None = None
+) -> ActionPage:
+    return await _decide_launch(session, scope, page, message, approve=False)

@@ -1,0 +1,287 @@
+"""Personal data for the caller's own org: contacts with consents and actions (DESIGN §5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from orgs.contacts.export import ExportFormat as ExportFormatSpec
+from orgs.contacts.repository import ContactFilter as ContactFilterSpec
+from orgs.models import Action as ActionRow
+from orgs.models import Contact as ContactRow
+from orgs.models import ContactScope
+from orgs.models import Supporter as SupporterRow
+from orgs.scoping import Membership
+from resolvers import contacts as resolvers
+from resolvers.context import Context
+from resolvers.loaders import ActionsBySupporterLoader, ConsentsBySupporterLoader, loader
+from schema.coalition import CoalitionError, CoalitionErrorCode
+from schema.permissions import require_scope
+from schema.scalars import JsonValue
+
+DELIVERY_ADDRESS = ("country", "postcode", "locality")
+
+
+@strawberry.enum
+class ConsentStatus(Enum):
+    GIVEN = "given"
+    WITHDRAWN = "withdrawn"
+    NONE = "none"
+
+
+@strawberry.input
+class ContactFilter:
+    page: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    consent: ConsentStatus | None = None
+    action_type: str | None = None
+    source: str | None = None
+
+    def spec(self) -> ContactFilterSpec:
+        return ContactFilterSpec(
+            page=self.page,
+            since=self.since,
+            until=self.until,
+            consent=self.consent.value if self.consent else None,
+            action_type=self.action_type,
+            source=self.source,
+        )
+
+
+@strawberry.type
+class ContactAddress:
+    country: str | None = None
+    postcode: str | None = None
+    locality: str | None = None
+    region: str | None = None
+    street: str | None = None
+    street_number: str | None = None
+
+
+@strawberry.type
+class ContactConsent:
+    purpose: str
+    given: bool
+    wording_version: str | None
+    method: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    withdrawn_at: datetime | None
+
+
+@strawberry.type
+class Tracking:
+    source: str | None
+    medium: str | None
+    campaign: str | None
+    content: str | None
+    location: str | None
+
+
+@strawberry.type
+class ContactAction:
+    id: int
+    action_type: str
+    created_at: datetime
+    page: str
+    tracking: Tracking | None
+    custom_fields: JsonValue | None
+
+    @classmethod
+    def build(cls, row: ActionRow, page: str, *, delivery: bool) -> ContactAction:
+        assert row.id is not None
+        tracking = Tracking(
+            source=row.source,
+            medium=row.medium,
+            campaign=row.tracking_campaign,
+            content=row.content,
+            location=row.location,
+        )
+        return cls(
+            id=row.id,
+            action_type=row.action_type,
+            created_at=row.created_at,
+            page=page,
+            tracking=None if delivery else tracking,
+            custom_fields=None if delivery else JsonValue(row.custom_fields),
+        )
+
+
+@strawberry.type
+class Contact:
+    id: int
+    ref: str
+    scope: str
+    created_at: datetime
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    birth_date: str | None
+    address: ContactAddress | None
+    membership: strawberry.Private[Membership]
+    supporter_id: strawberry.Private[int]
+
+    @property
+    def delivery_only(self) -> bool:
+        return self.scope == ContactScope.DELIVERY.value
+
+    @classmethod
+    def build(
+        cls, row: ContactRow, supporter: SupporterRow, data: dict[str, Any], member: Membership
+    ) -> Contact:
+        assert row.id is not None
+        assert supporter.id is not None
+        delivery = row.scope == ContactScope.DELIVERY.value
+        raw = data.get("address") if isinstance(data.get("address"), dict) else None
+        address = None
+        if raw is not None:
+            keys = DELIVERY_ADDRESS if delivery else (*DELIVERY_ADDRESS, "region", "street")
+            address = ContactAddress(
+                **{k: raw.get(k) for k in keys},
+                street_number=None if delivery else raw.get("streetNumber"),
+            )
+        return cls(
+            id=row.id,
+            ref=supporter.ref,
+            scope=row.scope,
+            created_at=row.created_at,
+            first_name=data.get("firstName"),
+            last_name=data.get("lastName"),
+            email=None if delivery else data.get("email"),
+            phone=None if delivery else data.get("phone"),
+            birth_date=None if delivery else data.get("birthDate"),
+            address=address,
+            membership=member,
+            supporter_id=supporter.id,
+        )
+
+    @strawberry.field(description="Consents this supporter gave to your org.")
+    async def consents(self, info: Info[Context, None]) -> list[ContactConsent]:
+        if self.delivery_only:
+            return []
+        rows = await loader(info.context, ConsentsBySupporterLoader, self.membership).load(
+            self.supporter_id
+        )
+        return [
+            ContactConsent(
+                purpose=c.purpose,
+                given=c.given,
+                wording_version=c.wording_version,
+                method=c.method,
+                created_at=c.created_at,
+                confirmed_at=c.confirmed_at,
+                withdrawn_at=c.withdrawn_at,
+            )
+            for c in rows
+        ]
+
+    @strawberry.field(description="This supporter's actions on the campaign.")
+    async def actions(self, info: Info[Context, None]) -> list[ContactAction]:
+        rows = await loader(info.context, ActionsBySupporterLoader, self.membership).load(
+            self.supporter_id
+        )
+        return [ContactAction.build(a, page, delivery=self.delivery_only) for a, page in rows]
+
+
+@strawberry.type
+class PageInfo:
+    end_cursor: str | None
+    has_next_page: bool
+
+
+@strawberry.type
+class ContactConnection:
+    nodes: list[Contact]
+    page_info: PageInfo
+
+
+@strawberry.type
+class ContactQuery:
+    @strawberry.field(
+        description=(
+            "Your org's own contacts in a campaign (null when the campaign is not yours to "
+            "read). With several member orgs in the campaign pass `org`."
+        ),
+        permission_classes=[require_scope("contacts:read")],
+    )
+    async def contacts(
+        self,
+        info: Info[Context, None],
+        campaign: str,
+        org: str | None = None,
+        filter: ContactFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ContactConnection | None:
+        ctx = info.context
+        member = await resolvers.membership(ctx, campaign, org)
+        if member is None:
+            return None
+        spec = filter.spec() if filter else ContactFilterSpec()
+        rows, more = await resolvers.contacts(ctx, member, spec, first, after)
+        nodes = [Contact.build(c, s, ctx.keyring.decrypt_json(c.payload), member) for c, s in rows]
+        end = resolvers.encode_cursor(nodes[-1].id) if nodes else after
+        return ContactConnection(
+            nodes=nodes, page_info=PageInfo(end_cursor=end, has_next_page=more)
+        )
+
+
+@strawberry.enum
+class ExportFormat(Enum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+@strawberry.input
+class ExportContactsInput:
+    campaign: str
+    format: ExportFormat = ExportFormat.CSV
+    org: str | None = None
+
+
+@strawberry.type
+class ExportContactsSuccess:
+    url: str
+    expires_at: datetime
+
+
+@strawberry.type
+class ExportContactsErrors:
+    errors: list[CoalitionError]
+
+
+ExportContactsResult = Annotated[
+    ExportContactsSuccess | ExportContactsErrors, strawberry.union("ExportContactsResult")
+]
+
+
+@strawberry.type
+class ContactMutation:
+    @strawberry.mutation(
+        description="A short-lived signed link streaming your org's contacts (audited).",
+        permission_classes=[require_scope("contacts:export")],
+    )
+    async def export_contacts(
+        self, info: Info[Context, None], input: ExportContactsInput
+    ) -> ExportContactsResult:
+        link = await resolvers.export_link(
+            info.context, input.campaign, input.org, ExportFormatSpec(input.format.value)
+        )
+        if link is None:
+            return ExportContactsErrors(
+                errors=[
+                    CoalitionError(
+                        field="campaign",
+                        code=CoalitionErrorCode.NOT_FOUND,
+                        message="campaign not found",
+                    )
+                ]
+            )
+        path, expires_at = link
+        return ExportContactsSuccess(url=path, expires_at=expires_at)

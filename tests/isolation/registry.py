@@ -1,0 +1,348 @@
+"""Every operation in the schema, with how the isolation matrix calls it and who may succeed.
+
+Other streams add their operations with :func:`register`, at the end of this module (one
+block per stream). The matrix fails when the schema has an operation this registry does not
+list, or lists one the schema no longer has.
+
+A spec names the GraphQL ``document``, builds its ``variables`` from the matrix's
+:class:`World`, and says which subjects succeed (``allowed``) in a given consent state.
+``document=None`` lists an operation covered elsewhere (give the test in ``covered_by``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Subjects, by name. "lead:<role>" are staff of the lead org, "lead-token:<scope>" its tokens.
+STAFF_ROLES = ("owner", "campaign_manager", "data_manager", "integrator", "viewer")
+TOKEN_SCOPES = (
+    "stats:read",
+    "campaigns:read",
+    "campaigns:write",
+    "pages:write",
+    "partners:write",
+    "contacts:read",
+    "contacts:export",
+    "connectors:write",
+    "tokens:write",
+    "staff:write",
+)
+ANONYMOUS = "anonymous"
+PAGE_ORG_OWNER = "page-org:owner"  # partner A, whose page collected the signature
+OTHER_PARTNER = "other-partner:owner"  # partner B
+OUTSIDER = "outsider:owner"  # an org outside the coalition
+SUBJECTS: tuple[str, ...] = (
+    ANONYMOUS,
+    *(f"lead:{r}" for r in STAFF_ROLES),
+    *(f"lead-token:{s}" for s in TOKEN_SCOPES),
+    PAGE_ORG_OWNER,
+    OTHER_PARTNER,
+    OUTSIDER,
+)
+USERS = frozenset(s for s in SUBJECTS if s.endswith(tuple(STAFF_ROLES)) and "token" not in s)
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    page_org_opt_in: bool = True
+    lead_opt_in: bool = False
+    lead_delivers: bool = False
+
+    @property
+    def label(self) -> str:
+        return (
+            f"page-opt-in={'y' if self.page_org_opt_in else 'n'},"
+            f"lead-opt-in={'y' if self.lead_opt_in else 'n'},"
+            f"lead-delivers={'y' if self.lead_delivers else 'n'}"
+        )
+
+
+CONSENT_STATES = tuple(
+    ConsentState(p, lo, d) for p in (True, False) for lo in (True, False) for d in (True, False)
+)
+DEFAULT_STATE = ConsentState()
+
+
+@dataclass
+class World:
+    """Names of the objects the matrix builds (see test_matrix.build_world)."""
+
+    campaign: str
+    lead: str
+    page_org: str
+    other_partner: str
+    outsider: str
+    requested: str
+    invited: str
+    lead_live_page: str
+    lead_draft_page: str
+    partner_requested_page: str
+
+
+Allowed = Callable[[str, ConsentState], bool]
+
+
+def lead_with(*grants: str) -> Allowed:
+    """Lead-org staff whose role, or lead tokens whose scope, is in ``grants``."""
+    roles = {g for g in grants if ":" not in g}
+    scopes = {g for g in grants if ":" in g}
+
+    def allowed(subject: str, state: ConsentState) -> bool:
+        kind, _, what = subject.partition(":")
+        return (kind == "lead" and what in roles) or (kind == "lead-token" and what in scopes)
+
+    return allowed
+
+
+def only(*subjects: str) -> Allowed:
+    return lambda subject, state: subject in subjects
+
+
+def nobody(subject: str, state: ConsentState) -> bool:
+    return False
+
+
+def everyone(subject: str, state: ConsentState) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Operation:
+    document: str | None
+    variables: Callable[[World], dict[str, Any]] = field(default=lambda w: {})
+    allowed: Allowed = nobody
+    personal_data: bool = False  # run in every consent state
+    covered_by: str | None = None
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def register(name: str, operation: Operation) -> None:
+    """List ``Query.<field>`` or ``Mutation.<field>`` for the isolation matrix."""
+    OPERATIONS[name] = operation
+
+
+def _mutation(op: str, selection: str = "__typename") -> str:
+    field_name = op[0].lower() + op[1:]
+    return (
+        f"mutation($input: {op}Input!) {{ {field_name}(input: $input) {{ __typename "
+        f"... on {op}Errors {{ errors {{ field code message }} }} }} }}"
+    )
+
+
+def _lead_mutation(op: str, scope: str, inputs: Callable[[World], dict[str, Any]]) -> None:
+    register(
+        "Mutation." + op[0].lower() + op[1:],
+        Operation(
+            document=_mutation(op),
+            variables=lambda w: {"input": inputs(w)},
+            allowed=lead_with("owner", "campaign_manager", scope),
+        ),
+    )
+
+
+# --- federation and foundation reads ------------------------------------------------------
+register("Query._service", Operation(document="{ _service { sdl } }", allowed=everyone))
+register(
+    "Query._entities",
+    Operation(document=None, covered_by="tests/foundation (entity references use the scope)"),
+)
+register(
+    "Query.actionPage",
+    Operation(
+        document="query($name: String) { actionPage(name: $name) { name } }",
+        variables=lambda w: {"name": w.lead_live_page},
+        allowed=everyone,  # the public widget read
+    ),
+)
+register(
+    "Query.currentUser",
+    Operation(document="{ currentUser { email } }", allowed=lambda s, c: s in USERS),
+)
+register(
+    "Query.org",
+    Operation(
+        document="query($name: String!) { org(name: $name) { name } }",
+        variables=lambda w: {"name": w.lead},
+        allowed=lambda s, c: s.startswith(("lead:", "lead-token:")),
+    ),
+)
+
+# --- personal data ------------------------------------------------------------------------
+CONTACTS = """
+query($campaign: String!) {
+  contacts(campaign: $campaign) { nodes { ref scope email firstName consents { given } } }
+}
+"""
+
+
+def _contacts_allowed(subject: str, state: ConsentState) -> bool:
+    readers = lead_with("owner", "data_manager", "contacts:read")
+    if subject == PAGE_ORG_OWNER:
+        return True  # the page's org collected the data
+    return readers(subject, state) and (state.lead_opt_in or state.lead_delivers)
+
+
+register(
+    "Query.contacts",
+    Operation(
+        document=CONTACTS,
+        variables=lambda w: {"campaign": w.campaign},
+        allowed=_contacts_allowed,
+        personal_data=True,
+    ),
+)
+
+# --- coalition lifecycle ------------------------------------------------------------------
+_lead_mutation(
+    "AddCampaign",
+    "campaigns:write",
+    lambda w: {"org": w.lead, "name": "matrix-new", "title": "New"},
+)
+_lead_mutation("UpdateCampaign", "campaigns:write", lambda w: {"campaign": w.campaign, "goal": 5})
+_lead_mutation("CloseCampaign", "campaigns:write", lambda w: {"campaign": w.campaign})
+_lead_mutation(
+    "TransferLead", "partners:write", lambda w: {"campaign": w.campaign, "org": w.page_org}
+)
+_lead_mutation(
+    "InvitePartner", "partners:write", lambda w: {"campaign": w.campaign, "org": w.outsider}
+)
+_lead_mutation(
+    "ApprovePartner", "partners:write", lambda w: {"campaign": w.campaign, "org": w.requested}
+)
+_lead_mutation(
+    "RejectPartner", "partners:write", lambda w: {"campaign": w.campaign, "org": w.requested}
+)
+_lead_mutation(
+    "RemovePartner",
+    "partners:write",
+    lambda w: {"campaign": w.campaign, "org": w.other_partner},
+)
+_lead_mutation(
+    "SetDeliveryOrg", "partners:write", lambda w: {"campaign": w.campaign, "org": w.page_org}
+)
+_lead_mutation(
+    "AddActionPage",
+    "pages:write",
+    lambda w: {"campaign": w.campaign, "org": w.lead, "name": f"{w.lead}/matrix"},
+)
+_lead_mutation("RequestLaunch", "pages:write", lambda w: {"page": w.lead_draft_page})
+_lead_mutation("PausePage", "pages:write", lambda w: {"page": w.lead_live_page})
+_lead_mutation("ClosePage", "pages:write", lambda w: {"page": w.lead_live_page})
+_lead_mutation(
+    "ApproveLaunch", "pages:write", lambda w: {"page": w.partner_requested_page, "message": "ok"}
+)
+_lead_mutation(
+    "RejectLaunch", "pages:write", lambda w: {"page": w.partner_requested_page, "message": "no"}
+)
+for _op in ("AcceptPartnership", "DeclinePartnership"):
+    # the invited org has no subject in the matrix: nobody here may answer for it
+    register(
+        "Mutation." + _op[0].lower() + _op[1:],
+        Operation(
+            document=_mutation(_op),
+            variables=lambda w: {"input": {"campaign": w.campaign, "org": w.invited}},
+        ),
+    )
+register(
+    "Mutation.requestToJoin",
+    Operation(
+        document=_mutation("RequestToJoin"),
+        variables=lambda w: {"input": {"campaign": w.campaign, "org": w.outsider}},
+        allowed=only(OUTSIDER),  # asking to join is what an outsider may do
+    ),
+)
+register(
+    "Mutation.leaveCampaign",
+    Operation(
+        document=_mutation("LeaveCampaign"),
+        variables=lambda w: {"input": {"campaign": w.campaign, "org": w.page_org}},
+        allowed=only(PAGE_ORG_OWNER),
+    ),
+)
+register(
+    "Mutation.exportContacts",
+    Operation(
+        document=_mutation("ExportContacts"),
+        variables=lambda w: {"input": {"campaign": w.campaign}},
+        # a link to the caller org's own contacts: any partner with export rights gets one
+        # (it may be empty); the outsider gets "not found"
+        allowed=lambda s, c: (
+            s in (PAGE_ORG_OWNER, OTHER_PARTNER)
+            or lead_with("owner", "data_manager", "contacts:export")(s, c)
+        ),
+    ),
+)
+register(
+    "Query.campaignStats",
+    Operation(
+        document=(
+            "query($campaign: String!) { campaignStats(campaign: $campaign) "
+            "{ supporters byPartner { org } } }"
+        ),
+        variables=lambda w: {"campaign": w.campaign},
+        # every partner sees totals; users of the lead by role, lead tokens with stats:read
+        allowed=lambda s, c: (
+            s in (PAGE_ORG_OWNER, OTHER_PARTNER) or lead_with(*STAFF_ROLES, "stats:read")(s, c)
+        ),
+    ),
+)
+
+# --- authentication, staff and API tokens ---------------------------------------------------
+for _op in ("login", "refreshToken", "logout", "requestPasswordReset", "resetPassword"):
+    register(
+        "Mutation." + _op,
+        Operation(document=None, covered_by="tests/auth (credentials, not org objects)"),
+    )
+register(
+    "Mutation.acceptInvitation",
+    Operation(document=None, covered_by="tests/auth/test_links.py (one-time link holders)"),
+)
+register(
+    "Query.staff",
+    Operation(
+        document="query($org: String!) { staff(org: $org) { email role } }",
+        variables=lambda w: {"org": w.lead},
+        allowed=lead_with("owner", "staff:write"),
+        personal_data=True,  # staff emails
+    ),
+)
+register(
+    "Query.apiTokens",
+    Operation(
+        document="query($org: String!) { apiTokens(org: $org) { prefix scopes } }",
+        variables=lambda w: {"org": w.lead},
+        allowed=lead_with("owner", "integrator", "tokens:write"),
+    ),
+)
+register(
+    "Mutation.inviteStaff",
+    Operation(
+        document=_mutation("InviteStaff"),
+        variables=lambda w: {
+            "input": {"org": w.lead, "email": "new-staff@example.org", "role": "VIEWER"}
+        },
+        allowed=lead_with("owner", "staff:write"),
+    ),
+)
+register(
+    "Mutation.createApiToken",
+    Operation(
+        document=_mutation("CreateApiToken"),
+        variables=lambda w: {"input": {"org": w.lead, "name": "matrix", "scopes": ["stats:read"]}},
+        # within the creator's own rights: every token-managing subject holds stats:read
+        # except a token scoped to tokens:write only
+        allowed=lead_with("owner", "integrator"),
+    ),
+)
+for _op in ("ChangeStaffRole", "RemoveStaff", "RevokeApiToken"):
+    register(
+        "Mutation." + _op[0].lower() + _op[1:],
+        Operation(
+            document=None,
+            covered_by="tests/auth/test_staff.py and test_tokens.py (role matrix by target)",
+        ),
+    )

@@ -1,0 +1,85 @@
+"""A query on an org-owned model may only appear in orgs/*/repository.py or orgs/scoping.py.
+
+Org-owned models are the tables with an ``org_id`` column (STYLE: tenancy). The check walks
+the source for SQL constructors (``select``, ``update``, ``delete``, ``insert``, ``exists``,
+``session.get``/``execute`` on a model) whose arguments name such a model.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from sqlmodel import SQLModel
+
+import orgs.models  # noqa: F401  (registers the tables)
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("hub", "orgs", "permissions", "resolvers", "schema", "workers")
+SQL_CALLS = frozenset({"select", "update", "delete", "insert", "exists", "get"})
+# Modules outside the rule on purpose, each with the reason.
+ALLOWED_EXCEPTIONS: dict[str, str] = {}
+
+
+def org_owned_models() -> frozenset[str]:
+    names = set()
+    for mapper in SQLModel._sa_registry.mappers:
+        table = mapper.local_table
+        if "org_id" in table.c:
+            names.add(mapper.class_.__name__)
+    return frozenset(names)
+
+
+def allowed(path: Path) -> bool:
+    rel = path.relative_to(ROOT).as_posix()
+    if rel in ALLOWED_EXCEPTIONS or rel == "orgs/scoping.py":
+        return True
+    parts = rel.split("/")
+    return parts[0] == "orgs" and parts[-1] == "repository.py"
+
+
+def offences(path: Path, models: frozenset[str], rel: str | None = None) -> list[str]:
+    rel = rel or path.relative_to(ROOT).as_posix()
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        if name not in SQL_CALLS:
+            continue
+        for arg in node.args:
+            for sub in ast.walk(arg):
+                if isinstance(sub, ast.Name) and sub.id in models:
+                    found.append(f"{rel}:{node.lineno} {name}({sub.id} ...)")
+    return found
+
+
+def test_model_discovery_finds_contact() -> None:
+    # when
+    models = org_owned_models()
+    # then
+    assert {"Contact", "Consent", "ActionPage", "Campaign"} <= models
+
+
+def test_no_org_owned_query_outside_repositories() -> None:
+    # given
+    models = org_owned_models()
+    files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py") if not allowed(p)]
+    # when
+    found = [o for path in files for o in offences(path, models)]
+    # then
+    assert found == [], "queries on org-owned models belong in orgs/*/repository.py:\n" + "\n".join(
+        found
+    )
+
+
+def test_the_check_catches_a_query(tmp_path: Path) -> None:
+    # given
+    bad = tmp_path / "probe.py"
+    bad.write_text("from sqlalchemy import select\nq = select(col(Contact.id))\n")
+    # when
+    found = offences(bad, org_owned_models(), rel="resolvers/probe.py")
+    # then
+    assert found == ["resolvers/probe.py:2 select(Contact ...)"]
