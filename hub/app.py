@@ -18,6 +18,7 @@ from strawberry.asgi import GraphQL
 from hub.db import Database, UnitOfWork
 from hub.migrate import head_revision
 from hub.settings import Settings
+from hub.widget_routes import routes as widget_routes
 from orgs.crypto import Keyring
 from orgs.identity.service import authenticate
 from resolvers.context import Context
@@ -95,6 +96,7 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *widget_routes,
         *(extra_routes or []),
     ]
 
