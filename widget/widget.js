@@ -185,7 +185,7 @@
     const font = t.font && t.font !== 'inherit' ? t.font : 'inherit';
     return `:host{all:initial!important;display:block!important;font-family:inherit!important;` +
       `max-width:var(--coalition-max-width,36rem)!important;margin:var(--coalition-margin,1em 0)!important}` +
-      `*{box-sizing:border-box}` +
+      `*{box-sizing:border-box}[hidden]{display:none!important}` +
       `.w{${pal(mode === 'dark')}--r:var(--coalition-radius,${t.radius || '6px'});` +
       `font-family:var(--coalition-font,${font});font-size:var(--coalition-font-size,16px);line-height:1.5;` +
       `color:var(--fg);background:var(--bg);border:1px solid var(--bd);border-radius:var(--r);padding:1.25em;text-align:start}` +
@@ -273,7 +273,7 @@
     }
 
     const show = (...kids) => {
-      wrap.replaceChildren(...kids);
+      wrap.replaceChildren(...kids.flat().filter((k) => k != null && k !== false));
       wrap.removeAttribute('aria-busy');
     };
     const message = (text, detail) => show(h('p', { class: 'note', role: 'alert' }, text, detail ? h('br') : null, detail || null));
