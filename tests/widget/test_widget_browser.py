@@ -138,6 +138,7 @@ async def open_widget(
     ) -> Opened:
         context = await browser.new_context(viewport=viewport or DESKTOP, **context_kw)
         contexts.append(context)
+        context.set_default_timeout(10_000)
         # Nothing may leave the two origins; share targets a test opens are answered locally.
         await context.route(
             "https://mastodon.example/**", lambda route: route.fulfill(body="shared")
