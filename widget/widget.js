@@ -343,10 +343,10 @@
       let names = null;
       try { names = new Intl.DisplayNames([lang], { type: 'region' }); } catch (e) { /* old engine */ }
       const opts = COUNTRIES.map((c) => [c, names ? names.of(c) : c]).sort((a, b) => a[1].localeCompare(b[1], lang));
-      let pre = cfg.defaultCountry;
-      if (!pre) {
-        try { pre = new Intl.Locale(P.locale.replace('_', '-')).maximize().region; } catch (e) { pre = ''; }
-      }
+      // The page locale's own region, else the country of a national language; English says
+      // nothing about where the supporter lives.
+      const region = (P.locale.match(/[-_]([A-Z]{2})$/) || [])[1];
+      const pre = cfg.defaultCountry || region || (lang !== 'en' && P.locale.startsWith(lang) ? lang.toUpperCase() : '');
       return h('select', { autocomplete: 'country' }, h('option', { value: '' }, S.choose),
         opts.map(([c, n]) => h('option', { value: c, selected: c === pre }, n)));
     }
@@ -585,10 +585,14 @@
       try {
         r = await gql(Q_PAGE, byId ? { id: Number(page) } : { name: page }, true);
       } catch (e) {
-        return message(S.network);
+        message(S.network);
+        return emit('loaded', { status: 'unavailable' });
       }
       P = r.data && r.data.actionPage;
-      if (!page || !P) return message(S.notFound);
+      if (!page || !P) {
+        message(S.notFound);
+        return emit('loaded', { status: 'unavailable' });
+      }
       const bad = checkConfig(P.config);
       cfg = bad ? {} : P.config || {};
       const locale = String(P.locale || 'en').replace('_', '-');
