@@ -68,6 +68,7 @@
   const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
   const isStr = (v) => typeof v === 'string';
   const enc = encodeURIComponent;
+  const isHttp = (u) => isStr(u) && /^https?:\/\/\S+$/i.test(u);
   const fill = (s, vars) => String(s).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? vars[k] : m));
   const store = (() => { try { return W.sessionStorage; } catch (e) { return null; } })();
   const load = (k) => { try { return JSON.parse(store.getItem(k)); } catch (e) { return null; } };
@@ -150,7 +151,8 @@
     if (c.share && c.share.networks != null && (!Array.isArray(c.share.networks) ||
       c.share.networks.some((n) => !NET_NAMES.includes(n)))) return 'share.networks';
     if (c.counter && c.counter.min != null && !(c.counter.min >= 0)) return 'counter.min';
-    if (c.redirectUrl != null && !/^https?:\/\/\S+$/.test(c.redirectUrl)) return 'redirectUrl';
+    if (c.redirectUrl != null && !isHttp(c.redirectUrl)) return 'redirectUrl';
+    if (c.share && c.share.url != null && !isHttp(c.share.url)) return 'share.url';
     if (c.text) for (const l in c.text) if (!isObj(c.text[l])) return 'text.' + l;
     return null;
   }
@@ -403,13 +405,13 @@
       if (consent.optIn !== false) {
         items.push(h('div', { class: 'fl' }, h('div', { class: 'ck' },
           controls.optIn = h('input', { type: 'checkbox', id: 'c-optIn', name: 'optIn' }),
-          h('label', { for: 'c-optIn' }, fill(texts.optInText || S.optIn, vars), org.privacyPolicyUrl ? [' ',
+          h('label', { for: 'c-optIn' }, fill(texts.optInText || S.optIn, vars), isHttp(org.privacyPolicyUrl) ? [' ',
             h('a', { href: org.privacyPolicyUrl, target: '_blank', rel: 'noopener noreferrer' }, S.privacy, h('span', { class: 'sr' }, ' ' + S.newTab))] : null))));
       }
       if (consent.leadOptIn !== false && lead.name !== org.name) {
         items.push(h('div', { class: 'fl' }, h('div', { class: 'ck' },
           controls.leadOptIn = h('input', { type: 'checkbox', id: 'c-leadOptIn', name: 'leadOptIn' }),
-          h('label', { for: 'c-leadOptIn' }, fill(texts.leadOptInText || S.leadOptIn, vars), lead.privacyPolicyUrl ? [' ',
+          h('label', { for: 'c-leadOptIn' }, fill(texts.leadOptInText || S.leadOptIn, vars), isHttp(lead.privacyPolicyUrl) ? [' ',
             h('a', { href: lead.privacyPolicyUrl, target: '_blank', rel: 'noopener noreferrer' }, S.privacy, h('span', { class: 'sr' }, ' ' + S.newTab))] : null))));
       }
       if (cfg.rememberMe !== false && store) {
