@@ -435,6 +435,7 @@ class TestPageStates:
     async def test_unknown_page_shows_a_message(self, open_widget: Opener) -> None:
         opened = await open_widget("no-such-org/no-such-page", wait_for="[role=alert]")
         assert "could not be found" in await opened.page.inner_text(".w")
+        assert [e["detail"]["status"] for e in await opened.events()] == ["unavailable"]
 
     async def test_french_page_and_right_to_left_locale(
         self, live_hub: LiveHub, open_widget: Opener
