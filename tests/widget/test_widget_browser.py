@@ -20,6 +20,11 @@ from tests.widget.conftest import HostSite, LiveHub
 
 pytestmark = pytest.mark.browser
 
+EXAMPLES = {
+    path.stem: json.loads(path.read_text("utf-8"))
+    for path in sorted((Path(__file__).resolve().parents[2] / "widget" / "examples").glob("*.json"))
+}
+
 T = TypeVar("T")
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
@@ -431,6 +436,26 @@ class TestPageStates:
         assert "This petition cannot be shown because its settings are invalid." in text
         assert "(fields.email)" in text
         assert [e["detail"]["status"] for e in await opened.events()] == ["invalid"]
+
+    @pytest.mark.parametrize("example", sorted(EXAMPLES))
+    async def test_example_configs_render_the_form(
+        self, live_hub: LiveHub, open_widget: Opener, example: str
+    ) -> None:
+        # The widget's own config check must accept whatever the JSON Schema accepts.
+        config = EXAMPLES[example]
+        coalition = await make_coalition(live_hub, config=config, locale="de")
+        opened = await open_widget(coalition.page.id)
+        assert await opened.page.locator("button.go").count() == 1
+        for custom in config.get("customFields", []):
+            assert await opened.page.locator(f"#c-{custom['name']}").count() == 1
+        if "primary" in config.get("theme", {}):
+            color = await opened.page.locator("button.go").evaluate(
+                "(el) => getComputedStyle(el).backgroundColor"
+            )
+            hex_color = config["theme"]["primary"].lstrip("#")
+            assert color == "rgb({}, {}, {})".format(
+                *(int(hex_color[i : i + 2], 16) for i in (0, 2, 4))
+            )
 
     async def test_unknown_page_shows_a_message(self, open_widget: Opener) -> None:
         opened = await open_widget("no-such-org/no-such-page", wait_for="[role=alert]")
