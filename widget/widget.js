@@ -200,7 +200,7 @@
       `border:1px solid var(--bd);border-radius:calc(var(--r)*.6);padding:.5em .7em;min-height:2.75em;margin:0}` +
       `textarea{min-height:5em;resize:vertical}` +
       `.ck{display:flex;gap:.6em;align-items:flex-start}.ck input{width:1.3em;height:1.3em;min-height:0;flex:none;margin:.15em 0 0;accent-color:var(--p)}` +
-      `.ck label{font-weight:400;margin:0}[aria-invalid=true]{border:2px solid var(--err)}` +
+      `.ck label{display:inline;font-weight:400;margin:0}[aria-invalid=true]{border:2px solid var(--err)}` +
       `.e{color:var(--err);font-size:.92em;font-weight:600;margin:.3em 0 0}.e:empty,.alert:empty{display:none}` +
       `.alert{color:var(--err);font-weight:600;margin:0}` +
       `button,.b{display:inline-flex;align-items:center;justify-content:center;font:inherit;font-weight:600;cursor:pointer;` +
@@ -381,9 +381,18 @@
       return !msg;
     }
 
+    /** A checkbox with its label; the privacy link sits outside the label, so the box's
+     * accessible name is the consent wording alone. */
+    function box(name, text, privacy) {
+      controls[name] = h('input', { type: 'checkbox', id: 'c-' + name, name });
+      return h('div', { class: 'fl' }, h('div', { class: 'ck' }, controls[name], h('span', null,
+        h('label', { for: 'c-' + name }, text), isHttp(privacy) ? [' ', h('a', { href: privacy, target: '_blank', rel: 'noopener noreferrer' },
+          S.privacy, h('span', { class: 'sr' }, ' ' + S.newTab))] : null)));
+    }
+
     function formView(banner) {
       const fields = cfg.fields || {};
-      const alert = h('p', { class: 'alert', role: 'alert', id: 'c-alert' });
+      const alert = h('p', { class: 'alert', role: 'alert', id: 'c--alert' });
       const items = [];
       for (const [name, auto, type, def] of FIELDS) {
         const mode = fields[name] || def;
@@ -403,24 +412,16 @@
       const org = P.org, lead = P.campaign.leadOrg, texts = P.campaign.consent || {};
       const vars = { org: org.title, lead: lead.title };
       if (consent.optIn !== false) {
-        items.push(h('div', { class: 'fl' }, h('div', { class: 'ck' },
-          controls.optIn = h('input', { type: 'checkbox', id: 'c-optIn', name: 'optIn' }),
-          h('label', { for: 'c-optIn' }, fill(texts.optInText || S.optIn, vars), isHttp(org.privacyPolicyUrl) ? [' ',
-            h('a', { href: org.privacyPolicyUrl, target: '_blank', rel: 'noopener noreferrer' }, S.privacy, h('span', { class: 'sr' }, ' ' + S.newTab))] : null))));
+        items.push(box('optIn', fill(texts.optInText || S.optIn, vars), org.privacyPolicyUrl));
       }
       if (consent.leadOptIn !== false && lead.name !== org.name) {
-        items.push(h('div', { class: 'fl' }, h('div', { class: 'ck' },
-          controls.leadOptIn = h('input', { type: 'checkbox', id: 'c-leadOptIn', name: 'leadOptIn' }),
-          h('label', { for: 'c-leadOptIn' }, fill(texts.leadOptInText || S.leadOptIn, vars), isHttp(lead.privacyPolicyUrl) ? [' ',
-            h('a', { href: lead.privacyPolicyUrl, target: '_blank', rel: 'noopener noreferrer' }, S.privacy, h('span', { class: 'sr' }, ' ' + S.newTab))] : null))));
+        items.push(box('leadOptIn', fill(texts.leadOptInText || S.leadOptIn, vars), lead.privacyPolicyUrl));
       }
       if (cfg.rememberMe !== false && store) {
-        items.push(h('div', { class: 'fl' }, h('div', { class: 'ck' },
-          controls.remember = h('input', { type: 'checkbox', id: 'c-remember' }),
-          h('label', { for: 'c-remember' }, S.remember))));
+        items.push(box('remember', S.remember));
       }
       const button = h('button', { type: 'submit', class: 'go' }, S.sign);
-      const form = h('form', { novalidate: true, 'aria-describedby': 'c-alert', onsubmit: (e) => submit(e, form, button, alert) },
+      const form = h('form', { novalidate: true, 'aria-describedby': 'c--alert', onsubmit: (e) => submit(e, form, button, alert) },
         h('div', { class: 'f' }, items, h('div', null, button), alert));
       form.addEventListener('focusout', (e) => { if (e.target.type !== 'checkbox' && e.target.value) validate(e.target); });
       form.addEventListener('input', (e) => { if (e.target.hasAttribute('aria-invalid')) validate(e.target); });
