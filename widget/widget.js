@@ -423,7 +423,13 @@
       const button = h('button', { type: 'submit', class: 'go' }, S.sign);
       const form = h('form', { novalidate: true, 'aria-describedby': 'c--alert', onsubmit: (e) => submit(e, form, button, alert) },
         h('div', { class: 'f' }, items, h('div', null, button), alert));
-      form.addEventListener('focusout', (e) => { if (e.target.type !== 'checkbox' && e.target.value) validate(e.target); });
+      // An error appearing on blur moves the button down between press and release, and the
+      // click is lost: when the blur comes from pressing the button, submit validates instead.
+      let pressed = 0;
+      button.addEventListener('pointerdown', () => { pressed = Date.now(); });
+      form.addEventListener('focusout', (e) => {
+        if (e.target.type !== 'checkbox' && e.target.value && Date.now() - pressed > 1000) validate(e.target);
+      });
       form.addEventListener('input', (e) => { if (e.target.hasAttribute('aria-invalid')) validate(e.target); });
       show(...heading(), banner, TESTING ? h('p', { class: 'test' }, S.test) : null, counter(false), form);
     }
