@@ -19,6 +19,7 @@ from hub import export_routes
 from hub.db import Database, UnitOfWork
 from hub.migrate import head_revision
 from hub.settings import Settings
+from hub.widget_routes import routes as widget_routes
 from orgs.crypto import Keyring
 from orgs.identity.service import authenticate
 from resolvers.context import Context, jwt_keys_for
@@ -99,6 +100,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *export_routes.routes,
+        *widget_routes,
         *(extra_routes or []),
     ]
 

@@ -1,0 +1,217 @@
+"""Routes serving the action widget: the script (stable alias and immutable hashed URL) and a
+demo host page that embeds it exactly as a campaigner would."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+SCRIPT = WIDGET_DIR / "widget.js"
+
+# The alias may change on every deploy, so browsers and CDNs revalidate it often (cheaply, with
+# the ETag); the hashed URL never changes content, so it is cached for a year.
+ALIAS_CACHE = "public, max-age=300, stale-while-revalidate=3600"
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+JS_TYPE = "text/javascript; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class WidgetAsset:
+    """The script as served: raw and gzip bytes, content hash and ETag."""
+
+    body: bytes
+    gzipped: bytes
+    digest: str  # first 12 hex digits of the SHA-256 of the body
+    mtime_ns: int
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.digest}"'
+
+    @property
+    def hashed_path(self) -> str:
+        return f"/widget.{self.digest}.js"
+
+
+_asset: WidgetAsset | None = None
+
+
+def widget_asset() -> WidgetAsset:
+    """The current script, re-read only when the file changes on disk."""
+    global _asset
+    mtime = SCRIPT.stat().st_mtime_ns
+    if _asset is None or _asset.mtime_ns != mtime:
+        body = SCRIPT.read_bytes()
+        _asset = WidgetAsset(
+            body=body,
+            gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+            digest=hashlib.sha256(body).hexdigest()[:12],
+            mtime_ns=mtime,
+        )
+    return _asset
+
+
+def _script_response(request: Request, asset: WidgetAsset, cache_control: str) -> Response:
+    headers = {
+        "cache-control": cache_control,
+        "etag": asset.etag,
+        "vary": "accept-encoding",
+        "x-content-type-options": "nosniff",
+        # Lets a page use Subresource Integrity or crossorigin="anonymous" on the tag.
+        "access-control-allow-origin": "*",
+        "cross-origin-resource-policy": "cross-origin",
+    }
+    if asset.etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        headers["content-encoding"] = "gzip"
+        return Response(asset.gzipped, media_type=JS_TYPE, headers=headers)
+    return Response(asset.body, media_type=JS_TYPE, headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+async def widget_alias(request: Request) -> Response:
+    asset = widget_asset()
+    response = _script_response(request, asset, ALIAS_CACHE)
+    response.headers["link"] = f"<{asset.hashed_path}>; rel=canonical"
+    return response
+
+
+async def widget_hashed(request: Request) -> Response:
+    asset = widget_asset()
+    if request.path_params["digest"] != asset.digest:
+        # An old hash after a deploy: never serve other content under an immutable URL.
+        return Response("Unknown widget version", status_code=404, media_type="text/plain")
+    return _script_response(request, asset, IMMUTABLE_CACHE)
+
+
+_DEMO_QUERY = (
+    "query($id:Int,$name:String){actionPage(id:$id,name:$name){id name locale status "
+    "org{name title privacyPolicyUrl} campaign{title leadOrg{name title} "
+    "consent{version optInText leadOptInText}}}}"
+)
+
+
+async def _public_page(request: Request, page: str) -> dict[str, Any] | None:
+    """The page as the widget sees it, through the hub's own public GraphQL endpoint."""
+    variables: dict[str, Any] = {"id": int(page)} if page.isdigit() else {"name": page}
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
+        response = await client.post(
+            "/graphql", json={"query": _DEMO_QUERY, "variables": variables}
+        )
+    if response.status_code != 200:
+        return None
+    found: dict[str, Any] | None = (response.json().get("data") or {}).get("actionPage")
+    return found
+
+
+def _no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
+    """The plain HTML form a campaigner puts inside the placeholder; it works without JS."""
+    org, campaign = page["org"], page["campaign"]
+    lead, consent = campaign["leadOrg"], campaign["consent"]
+    opt_in = consent["optInText"].replace("{org}", org["title"]).replace("{lead}", lead["title"])
+    privacy = (
+        f' <a href="{escape(org["privacyPolicyUrl"])}">Privacy policy</a>'
+        if org.get("privacyPolicyUrl")
+        else ""
+    )
+    lead_box = ""
+    if lead["name"] != org["name"] and consent.get("leadOptInText"):
+        lead_text = consent["leadOptInText"].replace("{lead}", lead["title"])
+        lead_box = (
+            f'\n      <p><label><input type="checkbox" name="leadOptIn" value="1"> '
+            f"{escape(lead_text.replace('{org}', org['title']))}</label></p>"
+        )
+    return f"""<form method="post" action="{escape(hub)}/act/{page["id"]}">
+      <p><label>First name <input name="firstName" autocomplete="given-name" required></label></p>
+      <p><label>Email <input type="email" name="email" autocomplete="email" required></label></p>
+      <p><label>Postcode (optional)
+        <input name="postcode" autocomplete="postal-code"></label></p>
+      <p><label><input type="checkbox" name="optIn" value="1"> {escape(opt_in)}</label>{privacy}</p>
+      {lead_box}
+      <input type="hidden" name="consentVersion" value="{escape(consent["version"])}">
+      <input type="hidden" name="returnUrl" value="{escape(return_url)}">
+      <p style="position:absolute;left:-9999px" aria-hidden="true"><label>Leave this empty
+        <input name="website" tabindex="-1" autocomplete="off"></label></p>
+      <p><button type="submit">Sign the petition</button></p>
+    </form>"""
+
+
+async def demo_page(request: Request) -> Response:
+    """A host page embedding the widget with the snippet from docs/widget.md."""
+    page_ref = request.path_params["page"]
+    page = await _public_page(request, page_ref)
+    if page is None:
+        return HTMLResponse(
+            "<!doctype html><title>Not found</title><p>No live action page with that id or name.",
+            status_code=404,
+        )
+    hub = str(request.base_url).rstrip("/")
+    title = escape(page["campaign"]["title"])
+    form = _no_js_form(hub, page, str(request.url))
+    snippet_page = escape(str(page["id"]))
+    html = f"""<!doctype html>
+<html lang="{escape(page["locale"].replace("_", "-"))}">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="referrer" content="strict-origin-when-cross-origin">
+  <title>{title} · demo host page</title>
+  <style>
+    body {{ font-family: Georgia, serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
+           color: #222; line-height: 1.6; }}
+    header {{ border-bottom: 1px solid #ccc; margin-bottom: 1.5rem; }}
+  </style>
+</head>
+<body>
+  <header><p>{escape(page["org"]["title"])}</p></header>
+  <main>
+    <h1>{title}</h1>
+    <p>This is a demo host page: the widget below is embedded exactly as a campaigner would
+       paste it into a WordPress post or a static site.</p>
+    <div data-coalition-widget>
+    {form}
+    </div>
+    <script src="{escape(hub)}/widget.js" data-page="{snippet_page}" async></script>
+  </main>
+</body>
+</html>
+"""
+    return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema that action page configs are validated against."""
+    loaded: dict[str, Any] = json.loads((WIDGET_DIR / "config.schema.json").read_text("utf-8"))
+    return loaded
+
+
+async def widget_schema(request: Request) -> Response:
+    return Response(
+        (WIDGET_DIR / "config.schema.json").read_bytes(),
+        media_type="application/schema+json",
+        headers={"cache-control": ALIAS_CACHE, "access-control-allow-origin": "*"},
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/widget.js", widget_alias, methods=["GET", "HEAD"]),
+    Route("/widget.{digest:str}.js", widget_hashed, methods=["GET", "HEAD"]),
+    Route("/widget.schema.json", widget_schema, methods=["GET", "HEAD"]),
+    Route("/demo/{page:path}", demo_page, methods=["GET"]),
+]
