@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
 
-from hub import export_routes
+from hub import export_routes, sso_routes
 from hub.db import Database, UnitOfWork
 from hub.migrate import head_revision
 from hub.settings import Settings
@@ -100,6 +100,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *export_routes.routes,
+        *sso_routes.routes,
         *widget_routes,
         *(extra_routes or []),
     ]
@@ -125,4 +126,5 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.uow = uow
     app.state.keyring = keyring
+    app.state.settings = settings
     return app

@@ -28,6 +28,7 @@ from schema.extensions import UnitOfWork
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
+from schema.sso import SsoMutation, SsoQuery
 from schema.staff import StaffMutation, StaffQuery
 from schema.stats import StatsQuery
 from schema.tokens import TokenMutation, TokenQuery
@@ -39,6 +40,7 @@ QUERIES: tuple[type, ...] = (
     TokenQuery,
     ContactQuery,
     StatsQuery,
+    SsoQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AuthMutation,
@@ -46,6 +48,7 @@ MUTATIONS: tuple[type, ...] = (
     TokenMutation,
     CoalitionMutation,
     ContactMutation,
+    SsoMutation,
 )
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")

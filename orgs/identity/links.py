@@ -1,4 +1,4 @@
-"""One-time links (password reset, staff invitation): hashed, expiring, single use.
+"""One-time tokens (password reset, staff invitation, SSO login code): hashed, expiring, single use.
 
 ``create_link`` is what the mailer calls; until mail goes through the outbox the invitation
 link is returned to the inviting owner.
@@ -21,9 +21,14 @@ from orgs.models import OneTimeToken, utcnow
 class LinkPurpose(StrEnum):
     RESET_PASSWORD = "reset_password"
     INVITATION = "invitation"
+    SSO_LOGIN = "sso_login"  # handed to the SSO return URL, exchanged by completeSsoLogin
 
 
-TTL = {LinkPurpose.RESET_PASSWORD: timedelta(hours=1), LinkPurpose.INVITATION: timedelta(days=7)}
+TTL = {
+    LinkPurpose.RESET_PASSWORD: timedelta(hours=1),
+    LinkPurpose.INVITATION: timedelta(days=7),
+    LinkPurpose.SSO_LOGIN: timedelta(minutes=2),
+}
 PATHS = {LinkPurpose.RESET_PASSWORD: "reset-password", LinkPurpose.INVITATION: "accept-invitation"}
 MIN_PASSWORD_LENGTH = 10
 
@@ -32,10 +37,8 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_link(
-    session: AsyncSession, public_url: str, user_id: int, purpose: LinkPurpose
-) -> str:
-    """A new one-time link for ``user_id``; only the token's hash is stored."""
+async def create_token(session: AsyncSession, user_id: int, purpose: LinkPurpose) -> str:
+    """A new one-time token for ``user_id``; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     session.add(
         OneTimeToken(
@@ -46,6 +49,27 @@ async def create_link(
         )
     )
     await session.flush()
+    return token
+
+
+async def spend_token(session: AsyncSession, token: str, purpose: LinkPurpose) -> int | None:
+    """Mark a valid, unexpired, unused token of ``purpose`` used; its user id, or None."""
+    row = await repository.one_time_token_by_hash(session, _hash(token))
+    now = utcnow()
+    if row is None or row.purpose != purpose.value or row.used_at is not None:
+        return None
+    if row.expires_at <= now:
+        return None
+    row.used_at = now
+    await session.flush()
+    return row.user_id
+
+
+async def create_link(
+    session: AsyncSession, public_url: str, user_id: int, purpose: LinkPurpose
+) -> str:
+    """A new one-time link for ``user_id`` (reset, invitation)."""
+    token = await create_token(session, user_id, purpose)
     return f"{public_url.rstrip('/')}/{PATHS[purpose]}?token={token}"
 
 
@@ -61,16 +85,12 @@ async def use_link(
     session: AsyncSession, token: str, purpose: LinkPurpose, password: str
 ) -> int | None:
     """Set the password through a valid link and spend it; the user id, or None."""
-    row = await repository.one_time_token_by_hash(session, _hash(token))
-    now = utcnow()
-    if row is None or row.purpose != purpose.value or row.used_at is not None:
+    user_id = await spend_token(session, token, purpose)
+    if user_id is None:
         return None
-    if row.expires_at <= now:
-        return None
-    user = await repository.user_by_id(session, row.user_id)
+    user = await repository.user_by_id(session, user_id)
     if user is None:
         return None
-    row.used_at = now
     user.password_hash = hash_password(password)
     await session.flush()
     return user.id

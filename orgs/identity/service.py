@@ -178,7 +178,7 @@ def _refresh_hash(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-async def _issue_session(
+async def issue_session(
     session: AsyncSession, jwt_keys: JwtKeys, user_id: int, family: str | None = None
 ) -> SessionTokens:
     plaintext = "chub_rt_" + secrets.token_urlsafe(32)
@@ -212,7 +212,7 @@ async def refresh_session(
     if row.expires_at <= now:
         return None
     row.used_at = now
-    return await _issue_session(session, jwt_keys, row.user_id, row.family)
+    return await issue_session(session, jwt_keys, row.user_id, row.family)
 
 
 async def logout(session: AsyncSession, refresh_token: str) -> None:
@@ -233,4 +233,4 @@ async def login(
     if not verify_password(password, user.password_hash):
         return None
     assert user.id is not None
-    return await _issue_session(session, jwt_keys, user.id)
+    return await issue_session(session, jwt_keys, user.id)

@@ -346,3 +346,21 @@ for _op in ("ChangeStaffRole", "RemoveStaff", "RevokeApiToken"):
             covered_by="tests/auth/test_staff.py and test_tokens.py (role matrix by target)",
         ),
     )
+
+# --- single sign-on -----------------------------------------------------------------------
+register(
+    "Mutation.removeSso",
+    Operation(
+        document=_mutation("RemoveSso"),
+        variables=lambda w: {"input": {"org": w.lead}},
+        allowed=lead_with("owner", "staff:write"),
+    ),
+)
+for _name in ("Query.ssoProvider", "Mutation.configureSso", "Mutation.completeSsoLogin"):
+    register(
+        _name,
+        Operation(
+            document=None,
+            covered_by="tests/auth/test_sso.py (needs a live identity provider)",
+        ),
+    )
