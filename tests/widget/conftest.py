@@ -9,11 +9,9 @@ browser tests skip, except under CI=true where they fail.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import threading
 import uuid
@@ -26,7 +24,6 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -34,6 +31,7 @@ from hub.app import create_app
 from hub.db import Database
 from hub.settings import Settings
 from tests.conftest import TEST_SECRET, _with_database
+from tests.servers import free_port, serve_in_thread
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE.parents[1] / "artifacts"
@@ -107,13 +105,6 @@ def hub_database(database_urls: tuple[str, str, str]) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class LiveHub:
     url: str
@@ -128,7 +119,7 @@ class LiveHub:
 async def live_hub(
     hub_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[LiveHub]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
         database_url=hub_database,
@@ -138,22 +129,11 @@ async def live_hub(
         allow_private_webhooks=True,
     )
     app = create_app(settings, Database(url=hub_database))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="live-hub", daemon=True)
-    thread.start()
-    for _ in range(300):
-        if server.started or not thread.is_alive():
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "the hub did not start"
     engine = create_async_engine(hub_database, poolclass=NullPool)
     try:
-        yield LiveHub(url, engine)
+        with serve_in_thread(app, port=port, name="live-hub", lifespan="on"):
+            yield LiveHub(url, engine)
     finally:
-        server.should_exit = True
-        await asyncio.to_thread(thread.join, 15)
         await engine.dispose()
 
 
