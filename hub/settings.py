@@ -49,6 +49,23 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per API process.")
     worker_threads: int = Field(default=4, ge=1, description="Worker threads (embedded/worker).")
+    intake_rate_per_ip: str = Field(
+        default="20/minute",
+        description="Signatures per client IP before they are flagged (`limits` syntax).",
+    )
+    intake_rate_per_page: str = Field(
+        default="200/second",
+        description="Signatures per action page before they are flagged (`limits` syntax).",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live: memory:// (per process) or redis://host.",
+    )
+    intake_retry_window_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="Same person, page and action type within this window: a retry, not new.",
+    )
     allow_private_webhooks: bool = Field(
         default=False,
         description="Allow webhook/CRM targets on private or loopback networks (tests, intranets).",

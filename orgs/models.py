@@ -356,6 +356,8 @@ class Supporter(SQLModel, table=True):
     campaign_id: int = _fk("campaign.id", index=False)
     fingerprint: bytes = Field(sa_type=LargeBinary)
     ref: str = Field(sa_type=String(64), unique=True, description="the public contactRef")
+    # carried in shared URLs (coalition_ref=...): identifies the sharer without the contactRef
+    referral_code: str | None = Field(default=None, sa_type=String(32), unique=True)
     first_action_page_id: int = _fk("action_page.id", ondelete="RESTRICT")
     confirmation: str = Field(default=ConfirmationStatus.NONE.value, sa_type=String(16))
     country: str | None = Field(default=None, sa_type=String(2))
@@ -411,6 +413,14 @@ class Action(SQLModel, table=True):
         Index("ix_action_campaign_id_created_at", "campaign_id", "created_at"),
         Index("ix_action_org_id_created_at", "org_id", "created_at"),
         CheckConstraint("action_type ~ '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$'", name="type_format"),
+        # a retried submission (same Idempotency-Key header on the same page) creates nothing
+        Index(
+            "uq_action_action_page_id_idempotency_key",
+            "action_page_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
     )
 
     id: int | None = _pk()
@@ -433,6 +443,7 @@ class Action(SQLModel, table=True):
     dupe_rank: int = Field(default=0)
     testing: bool = Field(default=False)
     flagged: str | None = Field(default=None, sa_type=String(32), description="why not counted")
+    idempotency_key: str | None = Field(default=None, sa_type=String(128))
     created_at: datetime = _created()
 
 

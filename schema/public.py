@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from orgs.intake.repository import Counts
 from orgs.models import ActionPage as PageRow
 from orgs.models import Campaign as CampaignRow
 from orgs.models import Org as OrgRow
@@ -46,7 +47,42 @@ class ConsentText:
 
 
 @strawberry.type
+class ActionTypeCount:
+    action_type: str
+    count: int
+
+
+@strawberry.type
+class CountryCount:
+    country: str
+    count: int
+
+
+@strawberry.type(description="Public counters: testing and flagged actions never count.")
+class PublicStats:
+    supporter_count: int = strawberry.field(description="Unique supporters.")
+    action_count: list[ActionTypeCount] = strawberry.field(
+        description="Actions by type (a person's repeat of the same action counts once)."
+    )
+    supporter_countries: list[CountryCount]
+
+    @classmethod
+    def from_counts(cls, counts: Counts) -> PublicStats:
+        return cls(
+            supporter_count=counts.supporters,
+            action_count=[
+                ActionTypeCount(action_type=k, count=v) for k, v in sorted(counts.actions.items())
+            ],
+            supporter_countries=[
+                CountryCount(country=k, count=v)
+                for k, v in sorted(counts.countries.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+        )
+
+
+@strawberry.type
 class PublicCampaign:
+    id: strawberry.Private[int]
     name: str
     title: str
     goal: int | None
@@ -58,7 +94,9 @@ class PublicCampaign:
         texts: dict[str, Any] = campaign.consent_texts or {}
         version = str(texts.get("current") or "default")
         wording = (texts.get("versions") or {}).get(version) or {}
+        assert campaign.id is not None
         return cls(
+            id=campaign.id,
             name=campaign.name,
             title=campaign.title,
             goal=campaign.goal,
@@ -69,6 +107,10 @@ class PublicCampaign:
                 lead_opt_in_text=wording.get("leadOptIn"),
             ),
         )
+
+    @strawberry.field(description="Campaign totals over every partner's pages.")
+    async def stats(self, info: Info[Context, None]) -> PublicStats:
+        return PublicStats.from_counts(await public.campaign_counts(info.context, self.id))
 
 
 @strawberry.type
@@ -82,6 +124,10 @@ class ActionPage:
     org: PublicOrg
     campaign: PublicCampaign
 
+    @strawberry.field(description="This page's own counters.")
+    async def stats(self, info: Info[Context, None]) -> PublicStats:
+        return PublicStats.from_counts(await public.page_counts(info.context, self.id))
+
 
 @strawberry.type
 class PublicQuery:
@@ -90,6 +136,7 @@ class PublicQuery:
         self, info: Info[Context, None], id: int | None = None, name: str | None = None
     ) -> ActionPage | None:
         found = await public.action_page(info.context, id, name)
+        public.cache_publicly(info.context)
         if found is None:
             return None
         return _public_page(*found)
@@ -99,7 +146,9 @@ def _public_page(page: PageRow, org: OrgRow, campaign: CampaignRow, lead: OrgRow
     assert page.id is not None
     double_opt_in = page.double_opt_in
     if double_opt_in is None:
-        double_opt_in = bool(org.settings.get("double_opt_in", False))
+        double_opt_in = bool(
+            org.settings.get("doubleOptIn", org.settings.get("double_opt_in", False))
+        )
     return ActionPage(
         id=page.id,
         name=page.name,

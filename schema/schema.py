@@ -24,7 +24,8 @@ from strawberry.tools import merge_types
 from schema.auth import AuthMutation
 from schema.coalition import CoalitionMutation
 from schema.contacts import ContactMutation, ContactQuery
-from schema.extensions import UnitOfWork
+from schema.extensions import InputErrors, UnitOfWork
+from schema.intake import IntakeMutation
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
@@ -43,6 +44,7 @@ QUERIES: tuple[type, ...] = (
     SsoQuery,
 )
 MUTATIONS: tuple[type, ...] = (
+    IntakeMutation,
     AuthMutation,
     StaffMutation,
     TokenMutation,
@@ -75,6 +77,7 @@ def _build() -> strawberry.Schema:
         mutation=mutation,
         extensions=[
             UnitOfWork,
+            InputErrors,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: QueryDepthLimiter(max_depth=12),

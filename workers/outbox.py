@@ -17,9 +17,9 @@ from orgs.models import DeliveryEvent, DeliveryStatus
 _PLAN = text(
     """
     INSERT INTO delivery (org_id, connector_id, event, action_id, supporter_id, status,
-                          idempotency_key)
-    SELECT c.org_id, c.id, :event, :action_id, :supporter_id, :status,
-           :event || ':' || :subject || ':' || c.id
+                          attempts, idempotency_key)
+    SELECT c.org_id, c.id, CAST(:event AS text), :action_id, :supporter_id, :status, 0,
+           CAST(:event AS text) || ':' || CAST(:subject AS text) || ':' || c.id
     FROM connector c
     WHERE c.org_id = ANY(:org_ids) AND c.enabled AND c.kind <> 'smtp'
     ON CONFLICT (idempotency_key) DO NOTHING
@@ -64,9 +64,9 @@ async def plan_deliveries(
 _PLAN_MAIL = text(
     """
     INSERT INTO delivery (org_id, connector_id, event, action_id, supporter_id, status,
-                          idempotency_key)
-    VALUES (:org_id, NULL, :event, :action_id, :supporter_id, 'pending',
-            :event || ':' || :subject || ':mail')
+                          attempts, idempotency_key)
+    VALUES (:org_id, NULL, CAST(:event AS text), :action_id, :supporter_id, 'pending', 0,
+            CAST(:event AS text) || ':' || CAST(:subject AS text) || ':mail')
     ON CONFLICT (idempotency_key) DO NOTHING
     """
 )

@@ -364,3 +364,13 @@ for _name in ("Query.ssoProvider", "Mutation.configureSso", "Mutation.completeSs
             covered_by="tests/auth/test_sso.py (needs a live identity provider)",
         ),
     )
+
+# --- public intake --------------------------------------------------------------------------
+for _name in ("Mutation.addActionContact", "Mutation.addAction", "Mutation.linkActions"):
+    register(
+        _name,
+        Operation(
+            document=None,
+            covered_by="tests/intake (public: anyone may sign; what it writes is the test)",
+        ),
+    )

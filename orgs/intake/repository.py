@@ -1,0 +1,458 @@
+"""SQL of the public write path: few statements, SQLAlchemy Core, no ORM unit of work.
+
+A signature is three round trips: the supporter upsert (which also serialises concurrent
+submissions of the same person), one data-modifying CTE writing the action, contacts,
+consents and counters, and the outbox rows (workers/outbox.py). The supporter upsert takes
+the supporter row's lock, so the CTE that follows (a new snapshot under READ COMMITTED) sees
+every earlier submission of that person: duplicate checks and counters stay exact under
+concurrency without serialisable transactions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+COUNTER_SHARDS = 8  # counter rows per metric and page: concurrent signatures rarely wait
+
+
+@dataclass(frozen=True)
+class IntakePage:
+    """What the write path needs to know about a page, loaded in one query."""
+
+    id: int
+    name: str
+    status: str
+    org_id: int
+    campaign_id: int
+    campaign_status: str
+    lead_org_id: int
+    delivery_org_id: int | None
+    double_opt_in: bool
+    thank_you_email: bool
+    consent_version: str
+    consent_versions: frozenset[str]
+    embed_hosts: tuple[str, ...]
+    org_title: str
+    campaign_title: str
+
+
+_PAGE = text(
+    """
+    SELECT p.id, p.name, p.status, p.org_id, p.campaign_id, p.double_opt_in, p.config,
+           o.settings, o.title AS org_title, c.status AS campaign_status,
+           c.org_id AS lead_org_id, c.consent_texts, c.title AS campaign_title,
+           (SELECT d.org_id FROM partnership d
+             WHERE d.campaign_id = c.id AND d.delivery AND d.status = 'active'
+             LIMIT 1) AS delivery_org_id
+    FROM action_page p
+    JOIN org o ON o.id = p.org_id
+    JOIN campaign c ON c.id = p.campaign_id
+    WHERE p.id = :page_id
+    """
+)
+
+
+async def load_page(conn: AsyncConnection, page_id: int) -> IntakePage | None:
+    row = (await conn.execute(_PAGE, {"page_id": page_id})).mappings().first()
+    if row is None:
+        return None
+    settings: dict[str, Any] = row["settings"] or {}
+    double_opt_in = row["double_opt_in"]
+    if double_opt_in is None:
+        double_opt_in = bool(settings.get("doubleOptIn", settings.get("double_opt_in", False)))
+    texts: dict[str, Any] = row["consent_texts"] or {}
+    versions = frozenset((texts.get("versions") or {}).keys())
+    hosts = settings.get("embed_hosts") or settings.get("embedHosts") or []
+    return IntakePage(
+        id=row["id"],
+        name=row["name"],
+        status=row["status"],
+        org_id=row["org_id"],
+        campaign_id=row["campaign_id"],
+        campaign_status=row["campaign_status"],
+        lead_org_id=row["lead_org_id"],
+        delivery_org_id=row["delivery_org_id"],
+        double_opt_in=bool(double_opt_in),
+        thank_you_email=bool((row["config"] or {}).get("thankYouEmail")),
+        consent_version=str(texts.get("current") or "default"),
+        consent_versions=versions,
+        embed_hosts=tuple(str(host).lower() for host in hosts if isinstance(host, str)),
+        org_title=row["org_title"],
+        campaign_title=row["campaign_title"],
+    )
+
+
+_EMBED_HOSTS = text(
+    """
+    SELECT o.settings FROM action_page p JOIN org o ON o.id = p.org_id WHERE p.id = :page_id
+    """
+)
+
+
+async def embed_hosts(conn: AsyncConnection, page_id: int) -> tuple[str, ...] | None:
+    """The hosts the page's org allows its pages to be embedded on (None: unknown page)."""
+    row = (await conn.execute(_EMBED_HOSTS, {"page_id": page_id})).first()
+    if row is None:
+        return None
+    settings: dict[str, Any] = row[0] or {}
+    hosts = settings.get("embed_hosts") or settings.get("embedHosts") or []
+    return tuple(str(host).lower() for host in hosts if isinstance(host, str))
+
+
+@dataclass(frozen=True)
+class SupporterRow:
+    id: int
+    ref: str
+    referral_code: str | None
+    confirmation: str
+
+
+_UPSERT_SUPPORTER = text(
+    """
+    INSERT INTO supporter (campaign_id, fingerprint, ref, referral_code, first_action_page_id,
+                           confirmation, country, testing)
+    VALUES (:campaign_id, :fingerprint, :ref, :referral_code, :page_id, 'none', :country,
+            :testing)
+    ON CONFLICT (campaign_id, fingerprint) DO UPDATE
+       SET country = COALESCE(EXCLUDED.country, supporter.country),
+           testing = supporter.testing AND EXCLUDED.testing,
+           referral_code = COALESCE(supporter.referral_code, EXCLUDED.referral_code),
+           erased_at = NULL
+    RETURNING id, ref, referral_code, confirmation
+    """
+)
+
+
+async def upsert_supporter(
+    conn: AsyncConnection,
+    *,
+    campaign_id: int,
+    fingerprint: bytes,
+    ref: str,
+    referral_code: str,
+    page_id: int,
+    country: str | None,
+    testing: bool,
+) -> SupporterRow:
+    """Create or find the campaign's supporter with this fingerprint, and lock its row.
+
+    The lock (ON CONFLICT DO UPDATE) lasts until commit: a concurrent submission of the
+    same person waits here, then sees this one's rows.
+    """
+    row = (
+        await conn.execute(
+            _UPSERT_SUPPORTER,
+            {
+                "campaign_id": campaign_id,
+                "fingerprint": fingerprint,
+                "ref": ref,
+                "referral_code": referral_code,
+                "page_id": page_id,
+                "country": country,
+                "testing": testing,
+            },
+        )
+    ).one()
+    return SupporterRow(row.id, row.ref, row.referral_code, row.confirmation)
+
+
+_LOCK_SUPPORTER_BY_REF = text(
+    """
+    SELECT id, ref, referral_code, confirmation FROM supporter
+    WHERE ref = :ref AND campaign_id = :campaign_id AND erased_at IS NULL
+    FOR UPDATE
+    """
+)
+
+
+async def lock_supporter_by_ref(
+    conn: AsyncConnection, campaign_id: int, ref: str
+) -> SupporterRow | None:
+    row = (
+        await conn.execute(_LOCK_SUPPORTER_BY_REF, {"ref": ref, "campaign_id": campaign_id})
+    ).first()
+    if row is None:
+        return None
+    return SupporterRow(row.id, row.ref, row.referral_code, row.confirmation)
+
+
+_REF_BY_KEY = text(
+    """
+    SELECT s.ref, s.referral_code, a.ref AS action_ref FROM action a
+    LEFT JOIN supporter s ON s.id = a.supporter_id
+    WHERE a.action_page_id = :page_id AND a.idempotency_key = :key
+    """
+)
+
+
+async def ref_by_idempotency_key(
+    conn: AsyncConnection, page_id: int, key: str
+) -> tuple[str, str | None] | None:
+    """(contactRef, referral code) of the action an earlier request with ``key`` created."""
+    row = (await conn.execute(_REF_BY_KEY, {"page_id": page_id, "key": key})).first()
+    if row is None:
+        return None
+    return (row.ref or row.action_ref), row.referral_code
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """Everything one submission writes after the supporter upsert."""
+
+    page: IntakePage
+    supporter_id: int | None  # None: an anonymous follow-up, identified by ``anonymous_ref``
+    anonymous_ref: str | None
+    action_type: str
+    custom_fields: dict[str, Any]
+    source: str | None
+    medium: str | None
+    tracking_campaign: str | None
+    content: str | None
+    location: str | None
+    referrer_host: str | None
+    referral_code: str | None
+    testing: bool
+    flagged: str | None
+    idempotency_key: str | None
+    window_seconds: int
+    country: str | None
+    contacts: list[tuple[int, str, bytes]]  # (org_id, scope, encrypted payload)
+    consents: list[tuple[int, str, bool]]  # (org_id, purpose, given)
+    consent_version: str
+    consent_method: str
+    confirm: bool  # start double opt-in (supporter becomes 'confirming')
+    entitled_org_ids: list[int]  # orgs that may receive this action if they hold a Contact
+    link_refs: list[str]
+    shard: int
+    count_supporter: bool  # a follow-up never adds a supporter to the count
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    action_id: int | None  # None: a retry within the window, nothing was written
+    dupe_rank: int
+    delivery_org_ids: list[int]
+
+
+_PRIOR_SUPPORTER = """
+    SELECT
+      count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
+                         AND a.testing = :testing
+                         AND a.created_at > now() - make_interval(secs => :window)) AS recent,
+      count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
+                         AND a.testing = :testing AND a.flagged IS NULL) AS rank,
+      count(*) FILTER (WHERE NOT a.testing AND a.flagged IS NULL) AS counted_before
+    FROM action a WHERE a.supporter_id = :supporter_id
+"""
+
+_PRIOR_ANONYMOUS = """
+    SELECT
+      count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
+                         AND a.testing = :testing
+                         AND a.created_at > now() - make_interval(secs => :window)) AS recent,
+      count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
+                         AND a.testing = :testing AND a.flagged IS NULL) AS rank,
+      1 AS counted_before
+    FROM action a WHERE a.ref = :anonymous_ref AND a.campaign_id = :campaign_id
+      AND a.supporter_id IS NULL
+"""
+
+_WRITE = """
+WITH prior AS ({prior}),
+keyed AS (
+  SELECT 1 FROM action
+  WHERE CAST(:idempotency_key AS text) IS NOT NULL
+    AND action_page_id = :page_id AND idempotency_key = :idempotency_key
+),
+referrer AS (
+  SELECT id FROM supporter
+  WHERE CAST(:referral_code AS text) IS NOT NULL AND referral_code = :referral_code
+    AND campaign_id = :campaign_id AND id IS DISTINCT FROM CAST(:supporter_id AS bigint)
+),
+ins AS (
+  INSERT INTO action (org_id, campaign_id, action_page_id, supporter_id, action_type,
+                      custom_fields, source, medium, tracking_campaign, content, location,
+                      referrer_host, referred_by_supporter_id, ref, dupe_rank, testing, flagged,
+                      idempotency_key)
+  SELECT :org_id, :campaign_id, :page_id, :supporter_id, :action_type,
+         CAST(:custom_fields AS jsonb), :source, :medium, :tracking_campaign, :content,
+         :location, :referrer_host, (SELECT id FROM referrer LIMIT 1), :anonymous_ref,
+         prior.rank, :testing, :flagged, :idempotency_key
+  FROM prior
+  WHERE prior.recent = 0 AND NOT EXISTS (SELECT 1 FROM keyed)
+  ON CONFLICT (action_page_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id, dupe_rank
+),
+contacts AS (
+  INSERT INTO contact (supporter_id, org_id, scope, payload)
+  SELECT :supporter_id, c.org_id, c.scope, c.payload
+  FROM ins, unnest(CAST(:contact_orgs AS bigint[]), CAST(:contact_scopes AS text[]),
+                   CAST(:contact_payloads AS bytea[])) AS c(org_id, scope, payload)
+  ON CONFLICT (supporter_id, org_id) DO UPDATE
+     SET payload = CASE WHEN contact.scope = 'full' AND EXCLUDED.scope = 'delivery'
+                        THEN contact.payload ELSE EXCLUDED.payload END,
+         scope = CASE WHEN contact.scope = 'full' THEN 'full' ELSE EXCLUDED.scope END,
+         updated_at = now(),
+         disabled_at = NULL
+  RETURNING org_id
+),
+consents AS (
+  INSERT INTO consent (supporter_id, org_id, action_page_id, purpose, given, wording_version,
+                       method)
+  SELECT :supporter_id, c.org_id, :page_id, c.purpose, c.given, :consent_version,
+         :consent_method
+  FROM ins, unnest(CAST(:consent_orgs AS bigint[]), CAST(:consent_purposes AS text[]),
+                   CAST(:consent_given AS boolean[])) AS c(org_id, purpose, given)
+),
+confirm AS (
+  UPDATE supporter SET confirmation = 'confirming'
+  WHERE :confirm AND id = :supporter_id AND confirmation IN ('none', 'rejected')
+    AND EXISTS (SELECT 1 FROM ins)
+),
+linked AS (
+  UPDATE action SET supporter_id = :supporter_id
+  WHERE cardinality(CAST(:link_refs AS text[])) > 0 AND campaign_id = :campaign_id
+    AND supporter_id IS NULL AND ref = ANY(CAST(:link_refs AS text[]))
+),
+counters AS (
+  INSERT INTO stat_counter (action_page_id, metric, campaign_id, value)
+  SELECT :page_id, m.metric, :campaign_id, 1
+  FROM ins CROSS JOIN prior CROSS JOIN LATERAL (VALUES
+      ('actions:' || :action_type || '|' || :shard, ins.dupe_rank = 0),
+      ('supporters|' || :shard, prior.counted_before = 0 AND :count_supporter),
+      ('country:' || COALESCE(:country, '') || '|' || :shard,
+       prior.counted_before = 0 AND :count_supporter AND CAST(:country AS text) IS NOT NULL)
+  ) AS m(metric, wanted)
+  WHERE m.wanted AND :counted
+  ON CONFLICT (action_page_id, metric) DO UPDATE SET value = stat_counter.value + 1
+)
+SELECT (SELECT id FROM ins) AS action_id,
+       (SELECT dupe_rank FROM ins) AS dupe_rank,
+       ARRAY(SELECT org_id FROM contacts
+             UNION
+             SELECT org_id FROM contact
+             WHERE supporter_id = :supporter_id AND disabled_at IS NULL
+               AND org_id = ANY(CAST(:entitled_orgs AS bigint[]))) AS delivery_orgs
+"""
+
+_WRITE_SUPPORTER = text(_WRITE.format(prior=_PRIOR_SUPPORTER))
+_WRITE_ANONYMOUS = text(_WRITE.format(prior=_PRIOR_ANONYMOUS))
+
+
+async def write_action(conn: AsyncConnection, row: ActionRow) -> WriteResult:
+    """Write the action and what goes with it in one statement (see the module docstring).
+
+    Nothing is written when the same person (or anonymous ref) took the same action on the
+    same page within the window, or when the idempotency key was already used on the page.
+    """
+    page = row.page
+    params: dict[str, Any] = {
+        "page_id": page.id,
+        "org_id": page.org_id,
+        "campaign_id": page.campaign_id,
+        "supporter_id": row.supporter_id,
+        "anonymous_ref": row.anonymous_ref,
+        "action_type": row.action_type,
+        "custom_fields": json.dumps(row.custom_fields, separators=(",", ":")),
+        "source": row.source,
+        "medium": row.medium,
+        "tracking_campaign": row.tracking_campaign,
+        "content": row.content,
+        "location": row.location,
+        "referrer_host": row.referrer_host,
+        "referral_code": row.referral_code,
+        "testing": row.testing,
+        "flagged": row.flagged,
+        "idempotency_key": row.idempotency_key,
+        "window": row.window_seconds,
+        "country": row.country,
+        "contact_orgs": [c[0] for c in row.contacts],
+        "contact_scopes": [c[1] for c in row.contacts],
+        "contact_payloads": [c[2] for c in row.contacts],
+        "consent_orgs": [c[0] for c in row.consents],
+        "consent_purposes": [c[1] for c in row.consents],
+        "consent_given": [c[2] for c in row.consents],
+        "consent_version": row.consent_version,
+        "consent_method": row.consent_method,
+        "confirm": row.confirm,
+        "entitled_orgs": row.entitled_org_ids,
+        "link_refs": row.link_refs,
+        "shard": str(row.shard),
+        "counted": not row.testing and row.flagged is None,
+        "count_supporter": row.count_supporter,
+    }
+    statement = _WRITE_SUPPORTER if row.supporter_id is not None else _WRITE_ANONYMOUS
+    result = (await conn.execute(statement, params)).one()
+    return WriteResult(
+        action_id=result.action_id,
+        dupe_rank=result.dupe_rank or 0,
+        delivery_org_ids=sorted(result.delivery_orgs or []),
+    )
+
+
+_LINK = text(
+    """
+    UPDATE action SET supporter_id = :supporter_id
+    WHERE campaign_id = :campaign_id AND supporter_id IS NULL AND ref = ANY(:refs)
+    """
+)
+
+
+async def link_actions(
+    conn: AsyncConnection, *, campaign_id: int, supporter_id: int, refs: list[str]
+) -> int:
+    """Attach anonymous actions (taken before signing) to the supporter."""
+    if not refs:
+        return 0
+    result = await conn.execute(
+        _LINK, {"campaign_id": campaign_id, "supporter_id": supporter_id, "refs": refs}
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- public counters --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    supporters: int
+    actions: dict[str, int]
+    countries: dict[str, int]
+
+
+def _fold(rows: Any) -> Counts:
+    supporters = 0
+    actions: dict[str, int] = {}
+    countries: dict[str, int] = {}
+    for metric, value in rows:
+        name = str(metric).rsplit("|", 1)[0]  # drop the shard suffix
+        if name == "supporters":
+            supporters += int(value)
+        elif name.startswith("actions:"):
+            key = name.removeprefix("actions:")
+            actions[key] = actions.get(key, 0) + int(value)
+        elif name.startswith("country:"):
+            key = name.removeprefix("country:")
+            countries[key] = countries.get(key, 0) + int(value)
+    return Counts(supporters, actions, countries)
+
+
+_CAMPAIGN_COUNTS = text(
+    "SELECT metric, value FROM stat_counter WHERE campaign_id = :campaign_id AND value <> 0"
+)
+_PAGE_COUNTS = text(
+    "SELECT metric, value FROM stat_counter WHERE action_page_id = :page_id AND value <> 0"
+)
+
+
+async def campaign_counts(conn: AsyncConnection, campaign_id: int) -> Counts:
+    return _fold(await conn.execute(_CAMPAIGN_COUNTS, {"campaign_id": campaign_id}))
+
+
+async def page_counts(conn: AsyncConnection, page_id: int) -> Counts:
+    return _fold(await conn.execute(_PAGE_COUNTS, {"page_id": page_id}))

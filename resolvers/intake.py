@@ -1,0 +1,65 @@
+"""Public intake: the transport's facts (IP, referrer, Idempotency-Key), then the service.
+
+The write path uses SQLAlchemy Core on the request's connection (one transaction, committed
+by the unit-of-work extension), never the ORM unit of work: see orgs/intake/repository.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orgs.intake import service
+from orgs.intake.abuse import IntakeLimiter
+from orgs.intake.service import IntakeOptions, Receipt, RequestMeta
+from resolvers.context import Context
+
+_LIMITERS: dict[tuple[str, str, str], IntakeLimiter] = {}
+
+
+def limiter_for(per_ip: str, per_page: str, storage: str) -> IntakeLimiter:
+    """One limiter per configuration and process (the memory storage lives in it)."""
+    key = (per_ip, per_page, storage)
+    if key not in _LIMITERS:
+        _LIMITERS[key] = IntakeLimiter(per_ip, per_page, storage)
+    return _LIMITERS[key]
+
+
+def options(ctx: Context) -> IntakeOptions:
+    settings = ctx.settings
+    return IntakeOptions(
+        keyring=ctx.keyring,
+        limiter=limiter_for(
+            settings.intake_rate_per_ip, settings.intake_rate_per_page, settings.rate_limit_storage
+        ),
+        window_seconds=settings.intake_retry_window_seconds,
+    )
+
+
+def request_meta(ctx: Context) -> RequestMeta:
+    request = ctx.request
+    if request is None:
+        return RequestMeta()
+    return RequestMeta(
+        ip=request.client.host if request.client else None,
+        referer=request.headers.get("referer"),
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
+
+
+async def add_action_contact(ctx: Context, page_id: int, **submission: Any) -> Receipt:
+    conn = await (await ctx.session()).connection()
+    return await service.add_action_contact(
+        conn, options(ctx), page_id, meta=request_meta(ctx), **submission
+    )
+
+
+async def add_action(ctx: Context, page_id: int, **submission: Any) -> Receipt:
+    conn = await (await ctx.session()).connection()
+    return await service.add_action(
+        conn, options(ctx), page_id, meta=request_meta(ctx), **submission
+    )
+
+
+async def link_actions(ctx: Context, page_id: int, contact_ref: str, refs: list[str]) -> Receipt:
+    conn = await (await ctx.session()).connection()
+    return await service.link_actions(conn, page_id, contact_ref=contact_ref, link_refs=refs)
