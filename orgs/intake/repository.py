@@ -243,6 +243,7 @@ _PRIOR_SUPPORTER = """
     SELECT
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing
+                         AND CAST(:window AS integer) > 0
                          AND a.created_at > now() - make_interval(secs => :window)) AS recent,
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing AND a.flagged IS NULL) AS rank,
@@ -254,6 +255,7 @@ _PRIOR_ANONYMOUS = """
     SELECT
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing
+                         AND CAST(:window AS integer) > 0
                          AND a.created_at > now() - make_interval(secs => :window)) AS recent,
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing AND a.flagged IS NULL) AS rank,
