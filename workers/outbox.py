@@ -66,7 +66,7 @@ _PLAN_MAIL = text(
     INSERT INTO delivery (org_id, connector_id, event, action_id, supporter_id, status,
                           attempts, idempotency_key)
     VALUES (:org_id, NULL, CAST(:event AS text), :action_id, :supporter_id, 'pending', 0,
-            CAST(:event AS text) || ':' || CAST(:subject AS text) || ':mail')
+            CAST(:event AS text) || ':' || CAST(:subject AS text) || '\\:mail')
     ON CONFLICT (idempotency_key) DO NOTHING
     """
 )

@@ -244,6 +244,7 @@ _PRIOR_SUPPORTER = """
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing
                          AND CAST(:window AS integer) > 0
+                         AND a.custom_fields = CAST(:custom_fields AS jsonb)
                          AND a.created_at > now() - make_interval(secs => :window)) AS recent,
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing AND a.flagged IS NULL) AS rank,
@@ -256,6 +257,7 @@ _PRIOR_ANONYMOUS = """
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing
                          AND CAST(:window AS integer) > 0
+                         AND a.custom_fields = CAST(:custom_fields AS jsonb)
                          AND a.created_at > now() - make_interval(secs => :window)) AS recent,
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing AND a.flagged IS NULL) AS rank,

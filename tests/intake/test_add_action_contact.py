@@ -413,3 +413,40 @@ class TestCounting:
         # then
         assert response.status_code == 200
         assert response.headers["cache-control"] == "public, max-age=10"
+
+
+class TestDoubleOptIn:
+    async def test_deliveries_wait_and_a_confirmation_mail_is_planned(
+        self, coalition: Coalition, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # given: the page asks for confirmation by email
+        page = await f.make_page(session, coalition.partner, coalition.campaign, double_opt_in=True)
+        await f.make_connector(session, coalition.partner, ConnectorKind.WEBHOOK)
+        # when
+        await gql(SIGN, signature(page))
+        # then
+        [supporter] = await rows(session, "SELECT confirmation FROM supporter")
+        assert supporter == {"confirmation": "confirming"}
+        deliveries = await rows(
+            session, "SELECT event, status, connector_id IS NULL AS mail FROM delivery ORDER BY id"
+        )
+        assert deliveries == [
+            {"event": "action_created", "status": "waiting", "mail": False},
+            {"event": "confirmation_mail", "status": "pending", "mail": True},
+        ]
+        consents = await rows(session, "SELECT DISTINCT method FROM consent")
+        assert consents == [{"method": "double"}]
+
+    async def test_a_thank_you_mail_when_the_page_asks_for_one(
+        self, coalition: Coalition, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # given
+        page = await f.make_page(
+            session, coalition.lead, coalition.campaign, config={"thankYouEmail": True}
+        )
+        # when
+        await gql(SIGN, signature(page))
+        # then
+        assert await rows(session, "SELECT event, connector_id IS NULL AS m FROM delivery") == [
+            {"event": "thank_you_mail", "m": True}
+        ]

@@ -267,7 +267,7 @@ class TestSigning:
         await remembered.page.wait_for_selector(".sh")
         await remembered.page.reload()
         await remembered.page.wait_for_selector(".sh")  # the share step, not the form
-        assert await remembered.page.locator(".w form").count() == 0
+        assert await remembered.page.locator(".w form:not(.row)").count() == 0  # no petition form
         stored = await remembered.page.evaluate("JSON.stringify(sessionStorage)")
         assert "@" not in stored
         assert "Ana" not in stored
