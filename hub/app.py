@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
 
-from hub import export_routes, sso_routes
+from hub import export_routes, form_routes, sso_routes
 from hub.db import Database, UnitOfWork
 from hub.migrate import head_revision
 from hub.settings import Settings
@@ -101,6 +101,7 @@ def create_app(
         Route("/readyz", readyz),
         *export_routes.routes,
         *sso_routes.routes,
+        *form_routes.routes,
         *widget_routes,
         *(extra_routes or []),
     ]

@@ -106,7 +106,7 @@ _DEMO_QUERY = (
 )
 
 
-async def _public_page(request: Request, page: str) -> dict[str, Any] | None:
+async def public_page_of(request: Request, page: str) -> dict[str, Any] | None:
     """The page as the widget sees it, through the hub's own public GraphQL endpoint."""
     variables: dict[str, Any] = {"id": int(page)} if page.isdigit() else {"name": page}
     transport = httpx.ASGITransport(app=request.app)
@@ -120,7 +120,7 @@ async def _public_page(request: Request, page: str) -> dict[str, Any] | None:
     return found
 
 
-def _no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
+def no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
     """The plain HTML form a campaigner puts inside the placeholder; it works without JS."""
     org, campaign = page["org"], page["campaign"]
     lead, consent = campaign["leadOrg"], campaign["consent"]
@@ -134,6 +134,7 @@ def _no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
     if lead["name"] != org["name"] and consent.get("leadOptInText"):
         lead_text = consent["leadOptInText"].replace("{lead}", lead["title"])
         lead_box = (
+            f'\n      <input type="hidden" name="leadOptInShown" value="1">'
             f'\n      <p><label><input type="checkbox" name="leadOptIn" value="1"> '
             f"{escape(lead_text.replace('{org}', org['title']))}</label></p>"
         )
@@ -142,6 +143,7 @@ def _no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
       <p><label>Email <input type="email" name="email" autocomplete="email" required></label></p>
       <p><label>Postcode (optional)
         <input name="postcode" autocomplete="postal-code"></label></p>
+      <input type="hidden" name="optInShown" value="1">
       <p><label><input type="checkbox" name="optIn" value="1"> {escape(opt_in)}</label>{privacy}</p>
       {lead_box}
       <input type="hidden" name="consentVersion" value="{escape(consent["version"])}">
@@ -155,7 +157,7 @@ def _no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
 async def demo_page(request: Request) -> Response:
     """A host page embedding the widget with the snippet from docs/widget.md."""
     page_ref = request.path_params["page"]
-    page = await _public_page(request, page_ref)
+    page = await public_page_of(request, page_ref)
     if page is None:
         return HTMLResponse(
             "<!doctype html><title>Not found</title><p>No live action page with that id or name.",
@@ -163,7 +165,7 @@ async def demo_page(request: Request) -> Response:
         )
     hub = str(request.base_url).rstrip("/")
     title = escape(page["campaign"]["title"])
-    form = _no_js_form(hub, page, str(request.url))
+    form = no_js_form(hub, page, str(request.url))
     snippet_page = escape(str(page["id"]))
     html = f"""<!doctype html>
 <html lang="{escape(page["locale"].replace("_", "-"))}">

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
+
+from hub.settings import Settings
+from orgs.crypto import Keyring
 from orgs.intake import service
 from orgs.intake.abuse import IntakeLimiter
 from orgs.intake.service import IntakeOptions, Receipt, RequestMeta
@@ -25,9 +29,13 @@ def limiter_for(per_ip: str, per_page: str, storage: str) -> IntakeLimiter:
 
 
 def options(ctx: Context) -> IntakeOptions:
-    settings = ctx.settings
+    return intake_options(ctx.settings, ctx.keyring)
+
+
+def intake_options(settings: Settings, keyring: Keyring) -> IntakeOptions:
+    """The intake's options for this instance (the GraphQL and the form path share them)."""
     return IntakeOptions(
-        keyring=ctx.keyring,
+        keyring=keyring,
         limiter=limiter_for(
             settings.intake_rate_per_ip, settings.intake_rate_per_page, settings.rate_limit_storage
         ),
@@ -36,10 +44,15 @@ def options(ctx: Context) -> IntakeOptions:
 
 
 def request_meta(ctx: Context) -> RequestMeta:
-    request = ctx.request
+    return meta_of(ctx.request)
+
+
+def meta_of(request: Request | None, flagged: str | None = None) -> RequestMeta:
+    """What the transport knows about a submission: address, referrer, Idempotency-Key."""
     if request is None:
-        return RequestMeta()
+        return RequestMeta(flagged=flagged)
     return RequestMeta(
+        flagged=flagged,
         ip=request.client.host if request.client else None,
         referer=request.headers.get("referer"),
         idempotency_key=request.headers.get("idempotency-key"),
