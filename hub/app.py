@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
 
-from hub import export_routes, form_routes, sso_routes
+from hub import confirm_routes, export_routes, form_routes, sso_routes
 from hub.db import Database, UnitOfWork
 from hub.migrate import head_revision
 from hub.settings import Settings
@@ -102,6 +102,7 @@ def create_app(
         *export_routes.routes,
         *sso_routes.routes,
         *form_routes.routes,
+        *confirm_routes.routes,
         *widget_routes,
         *(extra_routes or []),
     ]

@@ -37,6 +37,7 @@ class ConnectorTarget:
     config: Mapping[str, Any]
     secrets: Mapping[str, Any] = field(repr=False)
     public_key: str | None = None
+    allow_private_networks: bool = False  # the operator's HUB_ALLOW_PRIVATE_WEBHOOKS
 
 
 @dataclass(frozen=True)

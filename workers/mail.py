@@ -1,0 +1,189 @@
+"""Thank-you and double opt-in confirmation mails, sent over SMTP.
+
+Templates come from the page (``templates[<locale>][confirmation|thank_you]`` with
+``subject``, ``text`` and optional ``html``) or the defaults below, rendered in Jinja2's
+sandbox with the supporter's first name and the campaign's fields only. The org's own SMTP
+connector is used when it has one, else the instance's ``HUB_SMTP_URL``.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import Connection, text
+
+from orgs.crypto import Keyring
+from orgs.intake.confirmation import Answer, token
+from workers import repository
+from workers.connectors.base import PermanentFailure, RetryableFailure
+from workers.repository import DeliveryJob
+
+SMTP_TIMEOUT_SECONDS = 10
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "confirmation": {
+        "subject": "Please confirm your signature: {{ campaign.title }}",
+        "text": (
+            "Hello {{ first_name or 'there' }},\n\n"
+            'Please confirm that you signed "{{ campaign.title }}":\n{{ accept_url }}\n\n'
+            "If it wasn't you, tell us and we will delete your details:\n{{ reject_url }}\n"
+        ),
+        "html": (
+            "<p>Hello {{ first_name or 'there' }},</p>"
+            "<p>Please confirm that you signed <strong>{{ campaign.title }}</strong>.</p>"
+            '<p><a href="{{ accept_url }}">Yes, I signed</a></p>'
+            '<p><a href="{{ reject_url }}">It wasn\'t me: delete my details</a></p>'
+        ),
+    },
+    "thank_you": {
+        "subject": "Thank you for signing: {{ campaign.title }}",
+        "text": (
+            "Hello {{ first_name or 'there' }},\n\nThank you for signing "
+            '"{{ campaign.title }}". Every signature counts.\n'
+        ),
+        "html": (
+            "<p>Hello {{ first_name or 'there' }},</p><p>Thank you for signing "
+            "<strong>{{ campaign.title }}</strong>. Every signature counts.</p>"
+        ),
+    },
+}
+
+_env = SandboxedEnvironment(autoescape=False)
+_html_env = SandboxedEnvironment(autoescape=True)
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False  # implicit TLS (smtps://)
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise PermanentFailure("the SMTP URL must look like smtp://user:pass@host:port")
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=parts.scheme == "smtps",
+        )
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            client: smtplib.SMTP
+            if self.tls:
+                client = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    timeout=SMTP_TIMEOUT_SECONDS,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
+            with client:
+                if not self.tls and client.has_extn("starttls"):
+                    client.starttls(context=ssl.create_default_context())
+                if self.username:
+                    client.login(self.username, self.password or "")
+                client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentFailure("the mail server refused the recipient") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentFailure("the mail server refused the credentials") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise RetryableFailure(
+                f"the mail server is unavailable ({type(exc).__name__})"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class Mailer:
+    keyring: Keyring
+    public_url: str
+    mail_from: str
+    smtp_url: str | None = None
+
+    def _server(self, conn: Connection, org_id: int) -> SmtpServer:
+        row = (
+            conn.execute(
+                text(
+                    "SELECT config, secrets_encrypted FROM connector "
+                    "WHERE org_id = :o AND kind = 'smtp' AND enabled ORDER BY id LIMIT 1"
+                ),
+                {"o": org_id},
+            )
+            .mappings()
+            .first()
+        )
+        if row is not None:
+            secrets = (
+                self.keyring.decrypt_json(bytes(row["secrets_encrypted"]))
+                if row["secrets_encrypted"]
+                else {}
+            )
+            url = secrets.get("url") or row["config"].get("url")
+            if url:
+                return SmtpServer.from_url(str(url))
+        if not self.smtp_url:
+            raise RetryableFailure("no SMTP server configured (HUB_SMTP_URL or an SMTP connector)")
+        return SmtpServer.from_url(self.smtp_url)
+
+    def send_for(self, conn: Connection, job: DeliveryJob) -> None:
+        if job.supporter_id is None:
+            raise PermanentFailure("the supporter of this mail no longer exists")
+        found = repository.facts(
+            conn, org_id=job.org_id, supporter_id=job.supporter_id, action_id=job.action_id
+        )
+        blob = repository.contact_payload(conn, org_id=job.org_id, supporter_id=job.supporter_id)
+        if found is None or blob is None:
+            raise PermanentFailure("the supporter of this mail no longer exists")
+        contact = self.keyring.decrypt_json(blob)
+        if not contact.get("email"):
+            raise PermanentFailure("no email address to write to")
+        kind = "confirmation" if job.event == "confirmation_mail" else "thank_you"
+        message = self.compose(kind, found, contact, job.supporter_id)
+        self._server(conn, job.org_id).send(message)
+
+    def compose(
+        self, kind: str, found: dict[str, Any], contact: dict[str, Any], supporter_id: int
+    ) -> EmailMessage:
+        base = self.public_url.rstrip("/")
+        context = {
+            "first_name": contact.get("firstName"),
+            "campaign": {"name": found["campaign_name"], "title": found["campaign_title"]},
+            "org": {"name": found["org_name"], "title": found["org_title"]},
+            "accept_url": f"{base}/confirm/{token(self.keyring, supporter_id, Answer.ACCEPT)}",
+            "reject_url": f"{base}/confirm/{token(self.keyring, supporter_id, Answer.REJECT)}",
+        }
+        templates = found.get("templates") or {}
+        locale = str(found.get("locale") or "en")
+        own = (templates.get(locale) or templates.get(locale.split("_")[0]) or {}).get(kind) or {}
+        chosen = {**DEFAULTS[kind], **{k: v for k, v in own.items() if isinstance(v, str)}}
+        message = EmailMessage()
+        message["Subject"] = _env.from_string(chosen["subject"]).render(context).strip()
+        message["From"] = self.mail_from
+        message["To"] = formataddr((contact.get("firstName") or "", contact["email"]))
+        message["Message-ID"] = make_msgid(domain=urlsplit(base).hostname or "localhost")
+        message["Auto-Submitted"] = "auto-generated"
+        if kind == "thank_you":
+            leave = f"{base}/confirm/{token(self.keyring, supporter_id, Answer.UNSUBSCRIBE)}"
+            message["List-Unsubscribe"] = f"<{leave}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(_env.from_string(chosen["text"]).render(context))
+        if chosen.get("html"):
+            message.add_alternative(
+                _html_env.from_string(chosen["html"]).render(context), subtype="html"
+            )
+        return message

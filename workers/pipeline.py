@@ -1,0 +1,126 @@
+"""One delivery attempt: lock the row, build the payload, call the connector, record the outcome.
+
+Idempotent: the row is locked with SKIP LOCKED for the attempt and only pending or queued rows
+are sent, so a message delivered twice by the broker sends once. A worker killed mid-attempt
+rolls its transaction back: the row stays queued and the relay enqueues it again (the
+receiver dedupes on ``webhook-id`` / the delivery id if the first request had in fact
+arrived). The retry schedule spreads about three days; failures that can never succeed fail
+at once and stay visible with their reason.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import httpx
+import structlog
+from sqlalchemy import Connection, Engine
+
+from orgs.crypto import Keyring
+from workers import payload as payloads
+from workers import repository
+from workers.connectors import base
+from workers.connectors.base import ConnectorTarget, PermanentFailure, RetryableFailure
+from workers.mail import Mailer
+from workers.metrics import DELIVERED, DELIVERY_LATENCY, FAILED, RETRIED
+
+log = structlog.get_logger(__name__)
+
+# Seconds before attempt 2, 3, ...: about 2.7 days in all, then the delivery fails.
+RETRY_SCHEDULE = (30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200, 43200)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+ORDER_WAIT_SECONDS = 5.0
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds to wait after ``attempts`` failed attempts (±20 % jitter, Retry-After floor)."""
+    base_delay = RETRY_SCHEDULE[min(attempts, len(RETRY_SCHEDULE)) - 1]
+    delay = base_delay * random.uniform(0.8, 1.2)
+    return max(delay, retry_after or 0.0)
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # already done, cancelled, or being sent by another worker
+    POSTPONED = "postponed"  # an earlier event for the same supporter goes first
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    engine: Engine
+    keyring: Keyring
+    allow_private_networks: bool = False
+    mailer: Mailer | None = None  # for thank-you and confirmation mails
+
+    def process(self, delivery_id: int, http: httpx.Client) -> Outcome:
+        with self.engine.begin() as conn:
+            job = repository.lock_job(conn, delivery_id)
+            if job is None:
+                return Outcome.SKIPPED
+            if repository.has_earlier_undelivered(conn, job):
+                repository.postpone(conn, job.id, ORDER_WAIT_SECONDS)
+                return Outcome.POSTPONED
+            attempts = job.attempts + 1
+            started = datetime.now(UTC)
+            try:
+                self._attempt(conn, job, http)
+            except RetryableFailure as failure:
+                if attempts >= MAX_ATTEMPTS:
+                    return self._failed(conn, job.id, attempts, f"gave up: {failure}")
+                delay = backoff(attempts, failure.retry_after)
+                repository.finish(
+                    conn,
+                    job.id,
+                    status="pending",
+                    attempts=attempts,
+                    error=str(failure),
+                    next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                )
+                RETRIED.inc()
+                log.info("delivery.retry", delivery=job.id, attempts=attempts, delay=delay)
+                return Outcome.RETRY
+            except PermanentFailure as failure:
+                return self._failed(conn, job.id, attempts, str(failure))
+            repository.finish(conn, job.id, status="delivered", attempts=attempts)
+            DELIVERED.inc()
+            DELIVERY_LATENCY.observe((datetime.now(UTC) - started).total_seconds())
+            return Outcome.DELIVERED
+
+    def _failed(self, conn: Connection, delivery_id: int, attempts: int, error: str) -> Outcome:
+        repository.finish(conn, delivery_id, status="failed", attempts=attempts, error=error)
+        FAILED.inc()
+        log.warning("delivery.failed", delivery=delivery_id, error=error)
+        return Outcome.FAILED
+
+    def _attempt(self, conn: Connection, job: repository.DeliveryJob, http: httpx.Client) -> None:
+        if job.connector_id is None:
+            if self.mailer is None:
+                raise RetryableFailure("no mailer in this worker")
+            self.mailer.send_for(conn, job)
+            return
+        row = repository.connector(conn, job.connector_id)
+        if row is None or not row["enabled"]:
+            raise PermanentFailure("the connector was removed or disabled")
+        secrets = (
+            self.keyring.decrypt_json(bytes(row["secrets_encrypted"]))
+            if row["secrets_encrypted"]
+            else {}
+        )
+        target = ConnectorTarget(
+            id=row["id"],
+            org_id=row["org_id"],
+            org_name=row["org_name"],
+            kind=row["kind"],
+            name=row["name"],
+            config=row["config"] or {},
+            secrets=secrets,
+            public_key=row["public_key"],
+            allow_private_networks=self.allow_private_networks,
+        )
+        body = payloads.build(conn, self.keyring, job)
+        base.connector_for(target.kind).deliver(target, body, http)

@@ -1,0 +1,67 @@
+"""The outbox relay: committed Delivery rows become broker messages carrying only their id.
+
+Runs inside ``coalition-hub worker`` (and inside ``serve`` in embedded mode). Several relays
+may run at once: rows are claimed with ``FOR UPDATE SKIP LOCKED``. A message lost between
+claim and broker (a crash, a broker outage) is enqueued again once the row has been queued
+for too long; the actor's row lock makes the duplicate harmless.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import structlog
+from sqlalchemy import Engine
+
+from workers import repository
+from workers.metrics import ENQUEUED
+
+log = structlog.get_logger(__name__)
+
+
+class Relay:
+    def __init__(
+        self,
+        engine: Engine,
+        enqueue: Callable[[int], None],
+        *,
+        batch: int = 500,
+        idle_seconds: float = 0.5,
+        stale_seconds: int = repository.STALE_QUEUED_SECONDS,
+    ) -> None:
+        self.engine = engine
+        self.enqueue = enqueue
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self.stale_seconds = stale_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def relay_once(self) -> int:
+        """Claim due rows, hand them to the broker, commit; the number relayed."""
+        with self.engine.begin() as conn:
+            ids = repository.claim_due(conn, self.batch, self.stale_seconds)
+            for delivery_id in ids:
+                self.enqueue(delivery_id)  # a failure rolls the claim back: nothing is lost
+        ENQUEUED.inc(len(ids))
+        return len(ids)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                relayed = self.relay_once()
+            except Exception:  # the database or broker is down: try again shortly
+                log.exception("relay.error")
+                relayed = 0
+            if relayed < self.batch:
+                self._stop.wait(self.idle_seconds)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)

@@ -1,0 +1,129 @@
+"""The delivery runtime: outbox relay + Dramatiq worker, in ``worker`` or inside ``serve``.
+
+Brokers: RabbitMQ when ``HUB_BROKER_URL`` is ``amqp://...`` (publisher confirms on, so a
+message the relay committed as queued is on the broker's disk), else Dramatiq's in-process
+broker (embedded mode: one process runs the API, the relay and the worker threads).
+Messages carry only the delivery id; everything else is read from the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import dramatiq
+import httpx
+import structlog
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import Engine, create_engine
+
+from hub.settings import Settings
+from orgs.crypto import Keyring
+from workers.connectors import base
+from workers.mail import Mailer
+from workers.pipeline import Pipeline
+from workers.relay import Relay
+
+# connector modules register themselves on import
+from workers.connectors import webhook  # noqa: F401  isort: skip
+
+log = structlog.get_logger(__name__)
+
+QUEUE = "deliveries"
+ACTOR_TIME_LIMIT_MS = 120_000
+LIVENESS_FILE = Path("/tmp/coalition-hub-worker.alive")  # noqa: S108 - docker healthcheck
+
+
+def make_broker(broker_url: str | None) -> dramatiq.Broker:
+    if broker_url and broker_url.startswith(("amqp://", "amqps://")):
+        return RabbitmqBroker(url=broker_url, confirm_delivery=True)
+    broker = StubBroker()
+    broker.emit_after("process_boot")
+    return broker
+
+
+class DeliveryRuntime:
+    """Relay and worker threads sharing one broker, one engine and one HTTP client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database_url: str,
+        *,
+        relay: bool = True,
+        consume: bool = True,
+        liveness_file: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine: Engine = create_engine(
+            database_url, pool_size=settings.worker_threads + 2, pool_pre_ping=True
+        )
+        keyring = Keyring(settings.resolved_secret_key())
+        self.pipeline = Pipeline(
+            engine=self.engine,
+            keyring=keyring,
+            allow_private_networks=settings.allow_private_webhooks,
+            mailer=Mailer(
+                keyring=keyring,
+                public_url=settings.public_url,
+                mail_from=settings.mail_from,
+                smtp_url=settings.smtp_url,
+            ),
+        )
+        self.http = httpx.Client(timeout=base.HTTP_TIMEOUT, follow_redirects=False)
+        self.broker = make_broker(settings.broker_url)
+        self.actor: dramatiq.Actor[[int], None] = dramatiq.Actor(
+            self._deliver,
+            broker=self.broker,
+            actor_name="deliver",
+            queue_name=QUEUE,
+            priority=0,
+            options={"max_retries": 0, "time_limit": ACTOR_TIME_LIMIT_MS},
+        )
+        self.relay = Relay(self.engine, self._enqueue) if relay else None
+        self.worker = (
+            dramatiq.Worker(self.broker, worker_threads=settings.worker_threads)
+            if consume
+            else None
+        )
+        self.liveness_file = liveness_file
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def _deliver(self, delivery_id: int) -> None:
+        outcome = self.pipeline.process(delivery_id, self.http)
+        log.debug("delivery.attempt", delivery=delivery_id, outcome=outcome.value)
+
+    def _enqueue(self, delivery_id: int) -> None:
+        self.actor.send(delivery_id)
+
+    def _beat(self) -> None:
+        assert self.liveness_file is not None
+        while not self._stop.is_set():
+            self.liveness_file.touch()
+            self._stop.wait(10)
+
+    def start(self) -> None:
+        if self.worker is not None:
+            self.worker.start()
+        if self.relay is not None:
+            self.relay.start()
+        if self.liveness_file is not None:
+            self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+            self._heartbeat.start()
+        log.info("delivery.started", broker=type(self.broker).__name__)
+
+    def stop(self) -> None:
+        """Stop taking new work, let running attempts finish, close connections."""
+        self._stop.set()
+        if self.relay is not None:
+            self.relay.stop()
+        if self.worker is not None:
+            self.worker.stop(timeout=30_000)
+        self.broker.close()
+        self.http.close()
+        self.engine.dispose()
+        if self.liveness_file is not None:
+            self.liveness_file.unlink(missing_ok=True)
+        log.info("delivery.stopped")
