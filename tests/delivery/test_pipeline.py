@@ -16,15 +16,14 @@ from workers.pipeline import RETRY_SCHEDULE, Outcome
 from workers.runtime import DeliveryRuntime
 
 
-async def until(check: Callable[[], Awaitable[Any]], timeout: float = 15) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
+async def until(check: Callable[[], Awaitable[Any]], within: float = 15) -> Any:
+    """Poll ``check`` until it returns something truthy (a wait, not a timing assertion)."""
+    async with asyncio.timeout(within):
+        while True:
+            value = await check()
+            if value:
+                return value
+            await asyncio.sleep(0.05)
 
 
 async def _status(world: World, wanted: str) -> list[dict[str, Any]]:
