@@ -140,7 +140,8 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
             coalition = asyncio.run(_load_demo(database))
             _print_demo(coalition, settings, as_json=False)
         app = create_app(settings, database)
-        click.echo(f"GraphQL: {settings.public_url.rstrip('/')}/graphql")
+        if not demo:
+            click.echo(f"GraphQL: {settings.public_url.rstrip('/')}/graphql")
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -155,9 +156,50 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
         # uvicorn re-raises the signal that stopped it once it has shut down; turn that into
         # an exception so the embedded PostgreSQL is stopped on the way out.
         signal.signal(signal.SIGTERM, _raise_shutdown)
-        with contextlib.suppress(KeyboardInterrupt, _Shutdown):
-            server.run()
+        runtime = _in_process_delivery(settings, database)
+        try:
+            with contextlib.suppress(KeyboardInterrupt, _Shutdown):
+                server.run()
+        finally:
+            if runtime is not None:
+                runtime.stop()
     click.echo("Coalition Hub stopped.")
+
+
+def _in_process_delivery(settings: Settings, database: Database) -> Any:
+    """Without a broker URL, the API process also relays and delivers (embedded mode)."""
+    if settings.broker_url:
+        return None  # `coalition-hub worker` processes deliver through RabbitMQ
+    from workers.runtime import DeliveryRuntime
+
+    runtime = DeliveryRuntime(settings, database.url)
+    runtime.start()
+    click.echo("Delivery worker: in-process.")
+    return runtime
+
+
+@main.command()
+def worker() -> None:
+    """Relay the outbox and deliver to each org's tools (HUB_BROKER_URL=amqp://... to scale)."""
+    from workers.runtime import LIVENESS_FILE, DeliveryRuntime
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.embedded:
+        raise ConfigurationError(
+            "the worker needs HUB_DATABASE_URL (the embedded database belongs to `serve`)"
+        )
+    with _database(settings, migrate=False) as database:
+        runtime = DeliveryRuntime(settings, database.url, liveness_file=LIVENESS_FILE)
+        signal.signal(signal.SIGTERM, _raise_shutdown)
+        runtime.start()
+        click.echo(f"Worker started ({settings.worker_threads} threads).")
+        try:
+            with contextlib.suppress(KeyboardInterrupt, _Shutdown):
+                signal.pause()
+        finally:
+            runtime.stop()
+    click.echo("Worker stopped.")
 
 
 class _Shutdown(Exception):
