@@ -1,9 +1,10 @@
 """The outbox relay: committed Delivery rows become broker messages carrying only their id.
 
 Runs inside ``coalition-hub worker`` (and inside ``serve`` in embedded mode). Several relays
-may run at once: rows are claimed with ``FOR UPDATE SKIP LOCKED``. A message lost between
-claim and broker (a crash, a broker outage) is enqueued again once the row has been queued
-for too long; the actor's row lock makes the duplicate harmless.
+may run at once: rows are claimed with ``FOR UPDATE SKIP LOCKED`` and committed as queued
+before their messages are sent. A message lost between claim and broker (a crash, a broker
+outage) is enqueued again once the row has been queued for too long; the actor's row lock
+and status check make a duplicate harmless.
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ class Relay:
         """Claim due rows, hand them to the broker, commit; the number relayed."""
         with self.engine.begin() as conn:
             ids = repository.claim_due(conn, self.batch, self.stale_seconds)
-            for delivery_id in ids:
-                self.enqueue(delivery_id)  # a failure rolls the claim back: nothing is lost
+        # Enqueue only after the claim committed: an actor that got the message earlier would
+        # find the row locked by this claim and skip it. A crash right here leaves rows
+        # queued without a message; they are enqueued again once stale.
+        for delivery_id in ids:
+            self.enqueue(delivery_id)
         ENQUEUED.inc(len(ids))
         return len(ids)
 
