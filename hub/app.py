@@ -95,10 +95,28 @@ def create_app(
             )
         return JSONResponse({"status": "ready", "revision": current})
 
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics: this process's counters and the outbox by status."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        import workers.metrics  # noqa: F401  (registers the delivery counters)
+        from orgs.delivery.repository import status_counts
+
+        async with uow.session() as session:
+            outbox = await status_counts(session)
+        lines = [
+            "# HELP hub_outbox_deliveries Deliveries in the outbox by status.",
+            "# TYPE hub_outbox_deliveries gauge",
+            *(f'hub_outbox_deliveries{{status="{k}"}} {v}' for k, v in sorted(outbox.items())),
+        ]
+        body = generate_latest() + ("\n".join(lines) + "\n").encode()
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         *export_routes.routes,
         *sso_routes.routes,
         *form_routes.routes,

@@ -24,6 +24,7 @@ from strawberry.tools import merge_types
 from schema.auth import AuthMutation
 from schema.coalition import CoalitionMutation
 from schema.contacts import ContactMutation, ContactQuery
+from schema.delivery import DeliveryMutation, DeliveryQuery
 from schema.extensions import InputErrors, UnitOfWork
 from schema.intake import IntakeMutation
 from schema.org import OrgQuery
@@ -42,6 +43,7 @@ QUERIES: tuple[type, ...] = (
     ContactQuery,
     StatsQuery,
     SsoQuery,
+    DeliveryQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     IntakeMutation,
@@ -51,6 +53,7 @@ MUTATIONS: tuple[type, ...] = (
     CoalitionMutation,
     ContactMutation,
     SsoMutation,
+    DeliveryMutation,
 )
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")

@@ -374,3 +374,40 @@ for _name in ("Mutation.addActionContact", "Mutation.addAction", "Mutation.linkA
             covered_by="tests/intake (public: anyone may sign; what it writes is the test)",
         ),
     )
+
+# --- delivery -----------------------------------------------------------------------------
+_CONNECTOR_MANAGERS = ("owner", "data_manager", "integrator", "connectors:write")
+register(
+    "Query.connectors",
+    Operation(
+        document="query($org: String!) { connectors(org: $org) { id kind } }",
+        variables=lambda w: {"org": w.lead},
+        allowed=nobody,  # the matrix world has no connector: every answer is an empty list
+    ),
+)
+register(
+    "Mutation.addConnector",
+    Operation(
+        document=_mutation("AddConnector"),
+        variables=lambda w: {
+            "input": {
+                "org": w.lead,
+                "kind": "webhook",
+                "name": "matrix",
+                "config": {"url": "https://crm.example.org/hook"},
+                "secrets": {"secrets": ["whsec_bWF0cml4LXNlY3JldC1rZXk="]},
+            }
+        },
+        allowed=lead_with(*_CONNECTOR_MANAGERS),
+    ),
+)
+for _name in (
+    "Query.deliveries",
+    "Mutation.setConnectorEnabled",
+    "Mutation.testConnector",
+    "Mutation.retryDeliveries",
+):
+    register(
+        _name,
+        Operation(document=None, covered_by="tests/delivery/test_api.py (by connector/org)"),
+    )

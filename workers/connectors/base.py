@@ -10,6 +10,8 @@ failures with :class:`PermanentFailure` (never retried) or :class:`RetryableFail
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -97,7 +99,13 @@ def register(connector: Connector) -> Connector:
 
 
 def connector_for(kind: str) -> Connector:
-    """The registered connector for ``kind``; PermanentFailure when there is none."""
+    """The connector for ``kind`` (module ``workers.connectors.<kind>``, imported on first use).
+
+    PermanentFailure when there is none.
+    """
+    if kind not in _REGISTRY and kind.isidentifier() and kind != "base":
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"workers.connectors.{kind}")
     try:
         return _REGISTRY[kind]
     except KeyError:

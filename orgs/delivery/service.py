@@ -1,0 +1,198 @@
+"""Connectors (org-owned, secrets encrypted at rest) and the org's view of its deliveries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orgs.crypto import Keyring
+from orgs.delivery import repository
+from orgs.models import AuditEvent, Connector, ConnectorKind, Delivery, utcnow
+from orgs.scoping import Scope
+from orgs.staff.repository import add_audit
+from permissions.roles import Permission
+from workers.connectors import base
+from workers.connectors.base import ConfigProblem
+
+MAX_PAGE = 200
+
+
+class ConnectorErrorCode(StrEnum):
+    NOT_FOUND = "NOT_FOUND"
+    UNKNOWN_KIND = "UNKNOWN_KIND"
+    INVALID_CONFIG = "INVALID_CONFIG"
+
+
+@dataclass(frozen=True)
+class ConnectorError:
+    field: tuple[str, ...]
+    code: ConnectorErrorCode
+    message: str
+
+
+NOT_FOUND = ConnectorError(("input", "org"), ConnectorErrorCode.NOT_FOUND, "No such org")
+
+
+def _problems(kind: str, config: dict[str, Any], secrets: dict[str, Any]) -> list[ConfigProblem]:
+    if kind == ConnectorKind.SMTP.value:
+        url = str(secrets.get("url") or config.get("url") or "")
+        if not url.startswith(("smtp://", "smtps://")):
+            return [ConfigProblem("url", "INVALID_URL", "smtp://user:pass@host:port")]
+        return []
+    return base.connector_for(kind).check_config(config, secrets)
+
+
+async def add_connector(
+    session: AsyncSession,
+    scope: Scope,
+    keyring: Keyring,
+    org_id: int,
+    *,
+    kind: str,
+    name: str,
+    config: dict[str, Any],
+    secrets: dict[str, Any],
+) -> Connector | list[ConnectorError]:
+    if not scope.allows(org_id, Permission.MANAGE_CONNECTORS):
+        return [NOT_FOUND]
+    if kind not in {k.value for k in ConnectorKind}:
+        return [ConnectorError(("input", "kind"), ConnectorErrorCode.UNKNOWN_KIND, kind)]
+    try:
+        problems = _problems(kind, config, secrets)
+    except base.PermanentFailure:
+        return [
+            ConnectorError(
+                ("input", "kind"),
+                ConnectorErrorCode.UNKNOWN_KIND,
+                f"{kind} connectors are not available on this instance",
+            )
+        ]
+    if problems:
+        return [
+            ConnectorError(
+                ("input", "config", p.field), ConnectorErrorCode.INVALID_CONFIG, p.message
+            )
+            for p in problems
+        ]
+    row = Connector(
+        org_id=org_id,
+        kind=kind,
+        name=name[:100],
+        config=config,
+        secrets_encrypted=keyring.encrypt_json(secrets) if secrets else None,
+    )
+    session.add(row)
+    await session.flush()
+    await _audit(session, scope, org_id, "connector.added", row)
+    return row
+
+
+async def set_enabled(
+    session: AsyncSession, scope: Scope, connector_id: int, enabled: bool
+) -> Connector | None:
+    row = await repository.connector(session, scope, connector_id)
+    if row is None:
+        return None
+    row.enabled = enabled
+    row.updated_at = utcnow()
+    await session.flush()
+    await _audit(
+        session, scope, row.org_id, "connector.enabled" if enabled else "connector.disabled", row
+    )
+    return row
+
+
+async def _audit(
+    session: AsyncSession, scope: Scope, org_id: int, action: str, row: Connector
+) -> None:
+    await add_audit(
+        session,
+        AuditEvent(
+            org_id=org_id,
+            actor_user_id=scope.subject.user_id,
+            actor_token_id=scope.subject.token_id,
+            action=action,
+            subject_type="connector",
+            subject_id=row.id,
+            details={"kind": row.kind, "name": row.name},
+        ),
+    )
+
+
+async def deliveries(
+    session: AsyncSession,
+    scope: Scope,
+    org_id: int,
+    *,
+    status: str | None = None,
+    connector_id: int | None = None,
+    after: int | None = None,
+    first: int = 50,
+) -> list[Delivery]:
+    return await repository.deliveries(
+        session,
+        scope,
+        org_id,
+        status=status,
+        connector_id=connector_id,
+        after=after,
+        first=max(1, min(first, MAX_PAGE)),
+    )
+
+
+async def retry_failed(
+    session: AsyncSession, scope: Scope, org_id: int, ids: list[int] | None, now: datetime
+) -> int:
+    return await repository.retry(session, scope, org_id, ids, now)
+
+
+async def test_connector(
+    session: AsyncSession,
+    scope: Scope,
+    keyring: Keyring,
+    connector_id: int,
+    *,
+    allow_private_networks: bool,
+) -> tuple[bool, str] | None:
+    """Send a test event (no supporter's data) through the connector now; None: not found."""
+    import asyncio
+
+    import httpx
+
+    row = await repository.connector(session, scope, connector_id)
+    if row is None or row.id is None:
+        return None
+    if row.kind == ConnectorKind.SMTP.value:
+        return False, "SMTP connectors are tested by sending a thank-you mail to yourself"
+    target = base.ConnectorTarget(
+        id=row.id,
+        org_id=row.org_id,
+        org_name=str(row.org_id),
+        kind=row.kind,
+        name=row.name,
+        config=row.config,
+        secrets=keyring.decrypt_json(row.secrets_encrypted) if row.secrets_encrypted else {},
+        allow_private_networks=allow_private_networks,
+    )
+    payload = {
+        "version": 1,
+        "event": "test",
+        "deliveryId": f"test:{row.id}:{int(utcnow().timestamp())}",
+        "campaign": {"name": "test", "title": "Connector test"},
+        "contact": {"contactRef": "test", "firstName": "Test", "email": "test@example.org"},
+        "consents": [],
+    }
+
+    def call() -> None:
+        with httpx.Client(timeout=base.HTTP_TIMEOUT) as http:
+            base.connector_for(row.kind).deliver(target, payload, http)
+
+    try:
+        await asyncio.to_thread(call)
+    except base.DeliveryFailure as failure:
+        return False, str(failure)
+    return True, "delivered"

@@ -1,0 +1,60 @@
+"""Connectors and deliveries: the org by name within the caller's scope, then the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orgs.delivery import repository, service
+from orgs.delivery.service import NOT_FOUND, ConnectorError
+from orgs.models import Connector, Delivery, utcnow
+from orgs.organisations import repository as organisations
+from resolvers.context import Context
+
+
+async def _org_id(ctx: Context, org: str) -> int | None:
+    row = await organisations.member_org_by_name(await ctx.session(), ctx.scope, org)
+    return row.id if row is not None else None
+
+
+async def connectors(ctx: Context, org: str) -> list[Connector]:
+    org_id = await _org_id(ctx, org)
+    if org_id is None:
+        return []
+    return await repository.connectors(await ctx.session(), ctx.scope, org_id)
+
+
+async def deliveries(ctx: Context, org: str, **filters: Any) -> list[Delivery]:
+    org_id = await _org_id(ctx, org)
+    if org_id is None:
+        return []
+    return await service.deliveries(await ctx.session(), ctx.scope, org_id, **filters)
+
+
+async def add_connector(ctx: Context, org: str, **fields: Any) -> Connector | list[ConnectorError]:
+    org_id = await _org_id(ctx, org)
+    if org_id is None:
+        return [NOT_FOUND]
+    return await service.add_connector(
+        await ctx.session(), ctx.scope, ctx.keyring, org_id, **fields
+    )
+
+
+async def set_connector_enabled(ctx: Context, connector_id: int, enabled: bool) -> Connector | None:
+    return await service.set_enabled(await ctx.session(), ctx.scope, connector_id, enabled)
+
+
+async def test_connector(ctx: Context, connector_id: int) -> tuple[bool, str] | None:
+    return await service.test_connector(
+        await ctx.session(),
+        ctx.scope,
+        ctx.keyring,
+        connector_id,
+        allow_private_networks=ctx.settings.allow_private_webhooks,
+    )
+
+
+async def retry_deliveries(ctx: Context, org: str, ids: list[int] | None) -> int:
+    org_id = await _org_id(ctx, org)
+    if org_id is None:
+        return 0
+    return await service.retry_failed(await ctx.session(), ctx.scope, org_id, ids, utcnow())

@@ -1,0 +1,198 @@
+"""Connectors and deliveries through GraphQL, and /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orgs.crypto import Keyring
+from orgs.models import ConnectorKind, DeliveryStatus, Org
+from tests import factories as f
+from tests.conftest import GraphQLClient
+from tests.delivery.conftest import whsec
+from tests.delivery.receiver import Receiver
+
+ADD = """
+mutation($input: AddConnectorInput!) {
+  addConnector(input: $input) {
+    __typename
+    ... on AddConnectorSuccess { connector { id kind name enabled config } }
+    ... on AddConnectorErrors { errors { field code message } }
+  }
+}
+"""
+
+DELIVERIES = """
+query($org: String!, $status: DeliveryStatus, $after: String) {
+  deliveries(org: $org, status: $status, first: 2, after: $after) {
+    nodes { id event status attempts lastError } endCursor
+  }
+}
+"""
+
+RETRY = """
+mutation($org: String!) { retryDeliveries(input: {org: $org}) { count } }
+"""
+
+TEST = """
+mutation($id: Int!) {
+  testConnector(input: {id: $id}) {
+    __typename
+    ... on TestConnectorSuccess { ok message }
+    ... on TestConnectorErrors { errors { code } }
+  }
+}
+"""
+
+
+def _webhook(org: Org, url: str) -> dict[str, Any]:
+    return {
+        "org": org.name,
+        "kind": "webhook",
+        "name": "CRM bridge",
+        "config": {"url": url},
+        "secrets": {"secrets": [whsec()]},
+    }
+
+
+class TestConnectors:
+    async def test_a_webhook_is_added_with_its_secret_encrypted(
+        self, session: AsyncSession, gql: GraphQLClient, keyring: Keyring
+    ) -> None:
+        # given
+        org = await f.make_org(session)
+        _, token = await f.make_token(session, org, ["connectors:write"])
+        # when
+        body = await gql(ADD, {"input": _webhook(org, "https://crm.example.org/hook")}, token=token)
+        # then
+        connector = body["data"]["addConnector"]["connector"]
+        assert connector["config"] == {"url": "https://crm.example.org/hook"}
+        assert "secrets" not in connector
+        stored = (
+            await session.execute(text("SELECT secrets_encrypted FROM connector"))
+        ).scalar_one()
+        assert b"whsec_" not in bytes(stored)
+        assert keyring.decrypt_json(bytes(stored))["secrets"][0].startswith("whsec_")
+
+    async def test_a_bad_configuration_is_explained(
+        self, session: AsyncSession, gql: GraphQLClient
+    ) -> None:
+        # given
+        org = await f.make_org(session)
+        _, token = await f.make_token(session, org, ["connectors:write"])
+        bad = {**_webhook(org, "ftp://crm"), "secrets": {"secrets": ["plain"]}}
+        # when
+        body = await gql(ADD, {"input": bad}, token=token)
+        # then
+        errors = body["data"]["addConnector"]["errors"]
+        assert {(tuple(e["field"]), e["code"]) for e in errors} == {
+            (("input", "config", "url"), "INVALID_CONFIG"),
+            (("input", "config", "secrets"), "INVALID_CONFIG"),
+        }
+
+    async def test_another_orgs_connector_cannot_be_tested(
+        self, session: AsyncSession, gql: GraphQLClient
+    ) -> None:
+        # given
+        owner = await f.make_org(session)
+        connector = await f.make_connector(session, owner)
+        stranger = await f.make_org(session)
+        _, token = await f.make_token(session, stranger, ["connectors:write"])
+        # when
+        body = await gql(TEST, {"id": connector.id}, token=token)
+        # then
+        assert body["data"]["testConnector"] == {
+            "__typename": "TestConnectorErrors",
+            "errors": [{"code": "NOT_FOUND"}],
+        }
+
+    async def test_test_connector_reaches_the_receiver(
+        self, session: AsyncSession, gql: GraphQLClient, keyring: Keyring, receiver: Receiver
+    ) -> None:
+        # given
+        org = await f.make_org(session)
+        connector = await f.make_connector(
+            session,
+            org,
+            ConnectorKind.WEBHOOK,
+            config={"url": receiver.url},
+            secrets_encrypted=keyring.encrypt_json({"secrets": [whsec()]}),
+        )
+        _, token = await f.make_token(session, org, ["connectors:write"])
+        # when
+        ok = await gql(TEST, {"id": connector.id}, token=token)
+        receiver.status = 401
+        refused = await gql(TEST, {"id": connector.id}, token=token)
+        # then
+        assert ok["data"]["testConnector"] == {
+            "__typename": "TestConnectorSuccess",
+            "ok": True,
+            "message": "delivered",
+        }
+        assert refused["data"]["testConnector"]["message"] == "the webhook answered HTTP 401"
+        assert receiver.requests[0].headers["webhook-id"].startswith("test:")
+
+
+class TestDeliveries:
+    async def test_listing_paging_and_retrying_failed_deliveries(
+        self, session: AsyncSession, gql: GraphQLClient
+    ) -> None:
+        # given
+        org = await f.make_org(session)
+        other = await f.make_org(session)
+        connector = await f.make_connector(session, org)
+        for _ in range(3):
+            await f.make_delivery(
+                session, org, connector, status=DeliveryStatus.FAILED.value, last_error="HTTP 410"
+            )
+        await f.make_delivery(
+            session, other, await f.make_connector(session, other), status="failed"
+        )
+        _, token = await f.make_token(session, org, ["connectors:write"])
+        # when
+        page1 = await gql(DELIVERIES, {"org": org.name, "status": "FAILED"}, token=token)
+        cursor = page1["data"]["deliveries"]["endCursor"]
+        page2 = await gql(
+            DELIVERIES, {"org": org.name, "status": "FAILED", "after": cursor}, token=token
+        )
+        retried = await gql(RETRY, {"org": org.name}, token=token)
+        # then
+        assert len(page1["data"]["deliveries"]["nodes"]) == 2
+        assert len(page2["data"]["deliveries"]["nodes"]) == 1
+        assert page1["data"]["deliveries"]["nodes"][0]["lastError"] == "HTTP 410"
+        assert retried["data"]["retryDeliveries"] == {"count": 3}
+        statuses = await session.execute(text("SELECT org_id, status FROM delivery ORDER BY id"))
+        assert {(r.org_id, r.status) for r in statuses} == {
+            (org.id, "pending"),
+            (other.id, "failed"),
+        }
+
+    async def test_a_viewer_token_cannot_list_deliveries(
+        self, session: AsyncSession, gql: GraphQLClient
+    ) -> None:
+        # given
+        org = await f.make_org(session)
+        _, token = await f.make_token(session, org, ["stats:read"])
+        # when
+        body = await gql(DELIVERIES, {"org": org.name}, token=token)
+        # then
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+class TestMetrics:
+    async def test_prometheus_metrics_include_the_outbox(
+        self, session: AsyncSession, client: httpx.AsyncClient
+    ) -> None:
+        # given
+        org = await f.make_org(session)
+        await f.make_delivery(session, org, await f.make_connector(session, org), status="failed")
+        await session.flush()
+        # when
+        response = await client.get("/metrics")
+        # then
+        assert response.status_code == 200
+        assert 'hub_outbox_deliveries{status="failed"} 1' in response.text
+        assert "hub_deliveries_delivered_total" in response.text
