@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import os
 import signal
 import socket
 import sys
@@ -139,27 +140,38 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
         if demo:
             coalition = asyncio.run(_load_demo(database))
             _print_demo(coalition, settings, as_json=False)
-        app = create_app(settings, database)
         if not demo:
             click.echo(f"GraphQL: {settings.public_url.rstrip('/')}/graphql")
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=host,
-                port=port,
-                log_config=None,
-                proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1",
-                timeout_graceful_shutdown=10,
-            )
-        )
+        options: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "log_config": None,
+            "proxy_headers": True,
+            "forwarded_allow_ips": "127.0.0.1",
+            "timeout_graceful_shutdown": 10,
+        }
+        if workers > 1:
+            # worker processes build their app from the environment (hub.asgi)
+            os.environ["HUB_DATABASE_URL"] = database.url
+            os.environ["HUB_PUBLIC_URL"] = settings.public_url
+            os.environ["HUB_SECRET_KEY"] = settings.resolved_secret_key()
+            config = uvicorn.Config("hub.asgi:create", factory=True, workers=workers, **options)
+        else:
+            config = uvicorn.Config(create_app(settings, database), **options)
+        server = uvicorn.Server(config)
         # uvicorn re-raises the signal that stopped it once it has shut down; turn that into
         # an exception so the embedded PostgreSQL is stopped on the way out.
         signal.signal(signal.SIGTERM, _raise_shutdown)
         runtime = _in_process_delivery(settings, database)
         try:
             with contextlib.suppress(KeyboardInterrupt, _Shutdown):
-                server.run()
+                if workers > 1:
+                    from uvicorn.supervisors.multiprocess import Multiprocess
+
+                    sock = config.bind_socket()
+                    Multiprocess(config, sockets=[sock]).run()
+                else:
+                    server.run()
         finally:
             if runtime is not None:
                 runtime.stop()
