@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where rate-limit counters live: memory:// (per process) or redis://host.",
     )
+    public_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a process reuses a public page config and its counters (0: never).",
+    )
     intake_retry_window_seconds: int = Field(
         default=300,
         ge=0,

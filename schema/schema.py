@@ -11,6 +11,7 @@ from pathlib import Path
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -71,6 +72,14 @@ def _should_mask(error: GraphQLError) -> bool:
     return extensions.get("code") not in EXPOSED_CODES and not extensions.get("expose")
 
 
+# Built once: a limiter built per request would make new rule classes each time, and the
+# validation cache (keyed by the rules) would never hit.
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=12).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+]
+
+
 def _build() -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
@@ -83,8 +92,7 @@ def _build() -> strawberry.Schema:
             InputErrors,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=12),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=4000),
             lambda: MaskErrors(should_mask_error=_should_mask),
         ],

@@ -94,6 +94,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Set
         # every test request comes from the same address; tests/intake/test_abuse.py sets
         # its own limits
         intake_rate_per_ip="100000/minute",
+        public_cache_seconds=0,  # tests read what they just wrote
     )
 
 

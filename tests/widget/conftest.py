@@ -127,6 +127,7 @@ async def live_hub(
         secret_key=TEST_SECRET,
         public_url=url,
         allow_private_webhooks=True,
+        public_cache_seconds=0,
     )
     app = create_app(settings, Database(url=hub_database))
     engine = create_async_engine(hub_database, poolclass=NullPool)
