@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,8 @@ from tests import factories as f
 from tests.conftest import GraphQLClient
 from tests.delivery.conftest import whsec
 from tests.delivery.receiver import Receiver
+
+DELIVERY_DOC = Path(__file__).resolve().parents[2] / "docs" / "delivery.md"
 
 ADD = """
 mutation($input: AddConnectorInput!) {
@@ -196,3 +199,19 @@ class TestMetrics:
         assert response.status_code == 200
         assert 'hub_outbox_deliveries{status="failed"} 1' in response.text
         assert "hub_deliveries_delivered_total" in response.text
+
+
+class TestDeliveryDoc:
+    async def test_the_connector_example_runs(
+        self, session: AsyncSession, gql: GraphQLClient
+    ) -> None:
+        # given
+        doc = DELIVERY_DOC.read_text()
+        section = doc.split("## Configuring connectors", 1)[1].split("\n## ", 1)[0]
+        [example] = list(section.split("```graphql\n")[1:])
+        org = await f.make_org(session, "friends-of-the-delta")
+        _, token = await f.make_token(session, org, ["connectors:write"])
+        # when
+        body = await gql(example.split("```", 1)[0], token=token)
+        # then
+        assert body["data"]["addConnector"]["connector"]["kind"] == "webhook"
