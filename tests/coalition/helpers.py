@@ -1,4 +1,4 @@
-"""Build what intake writes (DESIGN §5) with the factories, until the public intake lands."""
+"""Sign through the real public intake (orgs/intake), so visibility tests read what it wrote."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from orgs.crypto import Keyring
-from orgs.models import ActionPage, ContactScope, Org, Supporter
-from tests import factories as f
+from orgs.intake import service
+from orgs.intake.service import IntakeOptions
+from orgs.models import ActionPage, Org, Partnership, Supporter
 
-DELIVERY_KEYS = ("firstName", "lastName")
+TRACKING = ("source", "medium", "campaign", "content", "location")
 
 
 @dataclass
@@ -34,29 +37,41 @@ async def sign(
     email: str | None = None,
     **action: Any,
 ) -> Signature:
-    """A supporter signs on ``page``: the rows intake writes under DESIGN §5."""
+    """A supporter signs on ``page`` through the intake service (DESIGN §5 applies).
+
+    ``lead`` says the lead's opt-in box was shown; ``delivery`` makes that org the
+    campaign's delivery org first; ``action`` takes ``action_type`` and tracking fields.
+    """
+    assert page.id is not None
+    assert page_org.id == page.org_id
     email = email or f"s-{secrets.token_hex(6)}@example.net"
     data: dict[str, Any] = {
         "firstName": "Sam",
         "lastName": "Signer",
         "email": email,
-        "phone": "+33123456",
+        "phone": "+33 1 23 45 67 89",
         "address": {"country": "FR", "postcode": "75001", "locality": "Paris", "street": "Rue"},
     }
-    supporter = await f.make_supporter(session, page, keyring, email=email, country="FR")
-    await f.make_action(session, page, supporter, **action)
-    # 1. the page's org collected the data
-    await f.make_contact(session, supporter, page_org, keyring, data)
-    await f.make_consent(session, supporter, page_org, given=opt_in, action_page_id=page.id)
-    # 2. communication consent to the lead
-    entitled = {page_org.id}
-    if lead is not None and lead_opt_in and lead.id != page_org.id:
-        await f.make_contact(session, supporter, lead, keyring, data)
-        await f.make_consent(session, supporter, lead, given=True, action_page_id=page.id)
-        entitled.add(lead.id)
-    # 3. the delivery org, limited to the fields delivery needs
-    if delivery is not None and delivery.id not in entitled:
-        limited: dict[str, Any] = {k: data[k] for k in DELIVERY_KEYS}
-        limited["address"] = {k: data["address"][k] for k in ("country", "postcode", "locality")}
-        await f.make_contact(session, supporter, delivery, keyring, limited, ContactScope.DELIVERY)
+    if delivery is not None:
+        await session.execute(
+            update(Partnership)
+            .where(col(Partnership.campaign_id) == page.campaign_id)
+            .values(delivery=col(Partnership.org_id) == delivery.id)
+        )
+    await session.flush()
+    shown_lead_box = lead is not None and lead.id != page_org.id
+    receipt = await service.add_action_contact(
+        await session.connection(),
+        IntakeOptions(keyring=keyring, window_seconds=0),
+        page.id,
+        action={"actionType": action.pop("action_type", "signature")},
+        contact=data,
+        privacy={"optIn": opt_in, "leadOptIn": lead_opt_in if shown_lead_box else None},
+        tracking={k: action.pop(k) for k in TRACKING if k in action},
+    )
+    assert not action, f"unsupported action fields: {sorted(action)}"
+    supporter = (
+        await session.execute(select(Supporter).where(col(Supporter.ref) == receipt.contact_ref))
+    ).scalar_one()
+    data["phone"] = "+33123456789"  # as stored: E.164
     return Signature(supporter=supporter, data=data)
