@@ -7,6 +7,7 @@ by the unit-of-work extension), never the ORM unit of work: see orgs/intake/repo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
@@ -40,6 +41,7 @@ def intake_options(settings: Settings, keyring: Keyring) -> IntakeOptions:
             settings.intake_rate_per_ip, settings.intake_rate_per_page, settings.rate_limit_storage
         ),
         window_seconds=settings.intake_retry_window_seconds,
+        own_host=urlsplit(settings.public_url).hostname,
     )
 
 
@@ -56,6 +58,7 @@ def meta_of(request: Request | None, flagged: str | None = None) -> RequestMeta:
         ip=request.client.host if request.client else None,
         referer=request.headers.get("referer"),
         idempotency_key=request.headers.get("idempotency-key"),
+        origin=request.headers.get("origin"),
     )
 
 

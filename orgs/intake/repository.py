@@ -87,23 +87,6 @@ async def load_page(conn: AsyncConnection, page_id: int) -> IntakePage | None:
     )
 
 
-_EMBED_HOSTS = text(
-    """
-    SELECT o.settings FROM action_page p JOIN org o ON o.id = p.org_id WHERE p.id = :page_id
-    """
-)
-
-
-async def embed_hosts(conn: AsyncConnection, page_id: int) -> tuple[str, ...] | None:
-    """The hosts the page's org allows its pages to be embedded on (None: unknown page)."""
-    row = (await conn.execute(_EMBED_HOSTS, {"page_id": page_id})).first()
-    if row is None:
-        return None
-    settings: dict[str, Any] = row[0] or {}
-    hosts = settings.get("embed_hosts") or settings.get("embedHosts") or []
-    return tuple(str(host).lower() for host in hosts if isinstance(host, str))
-
-
 @dataclass(frozen=True)
 class SupporterRow:
     id: int

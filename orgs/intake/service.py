@@ -52,6 +52,7 @@ class RequestMeta:
     referer: str | None = None
     idempotency_key: str | None = None
     flagged: str | None = None  # already judged suspicious by the transport (honeypot, ...)
+    origin: str | None = None  # the browser's Origin header, when it sent one
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class IntakeOptions:
     keyring: Keyring
     limiter: IntakeLimiter | None = None
     window_seconds: int = DEFAULT_WINDOW_SECONDS
+    own_host: str | None = None  # the hub's own host (its /act form) is always allowed
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,22 @@ class Receipt:
     action_id: int | None = None  # None when a retry created nothing
     flagged: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_origin(page: IntakePage, options: IntakeOptions, meta: RequestMeta) -> None:
+    """An org may restrict its pages to its own sites (org setting ``embedHosts``).
+
+    Subdomains of a listed host are allowed. Requests without an Origin (servers, scripts)
+    are not browser embeds and are not restricted.
+    """
+    if not page.embed_hosts or not meta.origin:
+        return
+    host = (urlsplit(meta.origin).hostname or "").lower()
+    if host == options.own_host:
+        return
+    if any(host == allowed or host.endswith("." + allowed) for allowed in page.embed_hosts):
+        return
+    raise page_error(Code.ORIGIN_NOT_ALLOWED)
 
 
 async def live_page(conn: AsyncConnection, page_id: int) -> IntakePage:
@@ -181,6 +199,7 @@ async def add_action_contact(
     """Record a signature (see the module docstring for the guarantees)."""
     meta = meta or RequestMeta()
     page = await live_page(conn, page_id)
+    check_origin(page, options, meta)
     signature = validate_signature(
         action=action,
         contact=contact,
@@ -301,6 +320,7 @@ async def add_action(
     """
     meta = meta or RequestMeta()
     page = await live_page(conn, page_id)
+    check_origin(page, options, meta)
     follow_up = validate_follow_up(action=action, tracking=tracking, contact_ref=contact_ref)
     flagged = _flag(options, meta, page)
     key = _key(meta)

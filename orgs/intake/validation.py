@@ -96,6 +96,7 @@ class Code(StrEnum):
     UNKNOWN_VERSION = "UNKNOWN_VERSION"
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     PAGE_CLOSED = "PAGE_CLOSED"
+    ORIGIN_NOT_ALLOWED = "ORIGIN_NOT_ALLOWED"
 
 
 @dataclass(frozen=True)
@@ -494,5 +495,9 @@ def validate_link_refs(contact_ref: str, link_refs: list[str]) -> tuple[str, lis
 
 
 def page_error(code: Code) -> IntakeValidationError:
-    message = "This petition has closed" if code is Code.PAGE_CLOSED else "No such action page"
+    messages = {
+        Code.PAGE_CLOSED: "This petition has closed",
+        Code.ORIGIN_NOT_ALLOWED: "This petition cannot be signed from this website",
+    }
+    message = messages.get(code, "No such action page")
     return IntakeValidationError([FieldError(("actionPageId",), code, message)])

@@ -450,3 +450,23 @@ class TestDoubleOptIn:
         assert await rows(session, "SELECT event, connector_id IS NULL AS m FROM delivery") == [
             {"event": "thank_you_mail", "m": True}
         ]
+
+
+class TestEmbedHosts:
+    async def test_an_org_may_restrict_its_pages_to_its_own_sites(
+        self, coalition: Coalition, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # given
+        coalition.partner.settings = {"embedHosts": ["partner.example"]}
+        session.add(coalition.partner)
+        page = coalition.partner_page
+        # when
+        hostile = await gql(SIGN, signature(page), headers={"origin": "https://evil.example"})
+        own = await gql(
+            SIGN,
+            signature(page, email="b@example.net"),
+            headers={"origin": "https://www.partner.example"},
+        )
+        # then
+        assert hostile["errors"][0]["extensions"]["code"] == "ORIGIN_NOT_ALLOWED"
+        assert "errors" not in own
