@@ -8,7 +8,7 @@ Starts its own embedded PostgreSQL (or uses HUB_DATABASE_URL), loads one live pa
    1/4/8/16 connections;
 2. ``addActionContact`` through the full stack: uvicorn with 2 workers, ``wrk`` with a Lua
    script varying the email, 32 connections;
-3. latency at a fixed offered rate of 200 req/s (an asyncio load generator);
+3. latency at about 200 req/s (wrk connections pacing themselves with ``delay``);
 4. the public stats query (GraphQL GET) through the full stack.
 Prints throughput, p50/p99 and the ratio hub/raw. Needs ``wrk`` (apt-get install -y wrk).
 """
@@ -23,7 +23,6 @@ import re
 import secrets
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -216,41 +215,6 @@ def wrk(url: str, script: str | None, seconds: int, connections: int) -> dict[st
     }
 
 
-async def fixed_rate(base: str, page: int, rate: float, seconds: float) -> dict[str, float]:
-    """Offer ``rate`` signatures/s regardless of answers; latency of each."""
-    latencies: list[float] = []
-    failures = 0
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
-
-        async def one(n: int) -> None:
-            nonlocal failures
-            body = json.loads(template(page))
-            body["variables"]["c"]["email"] = f"fixed-{n}-{secrets.token_hex(4)}@example.org"
-            start = time.perf_counter()
-            response = await client.post("/graphql", json=body)
-            latencies.append((time.perf_counter() - start) * 1000)
-            if response.status_code != 200 or "errors" in response.json():
-                failures += 1
-
-        tasks = []
-        start = time.perf_counter()
-        n = 0
-        while (elapsed := time.perf_counter() - start) < seconds:
-            due = int(elapsed * rate)
-            while n < due:
-                tasks.append(asyncio.create_task(one(n)))
-                n += 1
-            await asyncio.sleep(0.001)
-        await asyncio.gather(*tasks)
-    return {
-        "offered": n / seconds,
-        "p50": statistics.median(latencies),
-        "p99": percentile(latencies, 0.99),
-        "failures": failures,
-    }
-
-
 def template(page: int) -> str:
     return json.dumps(
         {
@@ -296,11 +260,12 @@ def main() -> None:
             f"  {intake['rate']:8.0f} req/s  p50 {intake['p50']:.1f} ms  p99 {intake['p99']:.1f} ms"
             f"  non-2xx {intake['non2xx']:.0f}"
         )
-        print("3. fixed offered rate 200 req/s")
-        fixed = asyncio.run(fixed_rate(base, ids["page"], 200, args.seconds))
+        print("3. about 200 req/s offered (wrk, 20 connections, 75 ms pause after each answer)")
+        paced = lua + "delay = function() return 75 end\n"
+        fixed = wrk(f"{base}/graphql", paced, args.seconds, 20)
         print(
-            f"  offered {fixed['offered']:.0f} req/s  p50 {fixed['p50']:.1f} ms"
-            f"  p99 {fixed['p99']:.1f} ms  failures {fixed['failures']:.0f}"
+            f"  achieved {fixed['rate']:.0f} req/s  p50 {fixed['p50']:.1f} ms"
+            f"  p99 {fixed['p99']:.1f} ms  non-2xx {fixed['non2xx']:.0f}"
         )
         print("4. public stats query (GraphQL GET), wrk")
         variables = quote(json.dumps({"id": ids["page"]}))
@@ -317,7 +282,10 @@ def main() -> None:
         print(f"| raw ceiling ({raw_conns} connections) | {raw_rate:.0f} signatures/s | |")
         print(f"| hub addActionContact | {intake['rate']:.0f} req/s | |")
         print(f"| **hub/raw** | **{intake['rate'] / raw_rate:.2f}** | ≥ 0.5 (stretch 1.0) |")
-        print(f"| p99 at 200 req/s offered | {fixed['p99']:.1f} ms | ≤ 100 ms |")
+        print(
+            f"| p99 at ~200 req/s offered ({fixed['rate']:.0f} achieved) | {fixed['p99']:.1f} ms"
+            " | ≤ 100 ms |"
+        )
         print(
             f"| stats reads / intake | {stats['rate'] / intake['rate']:.1f}x "
             f"({stats['rate']:.0f} req/s) | ≥ 5x |"
