@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 
 from hub import confirm_routes, export_routes, form_routes, sso_routes
 from hub.db import Database, UnitOfWork
+from hub.fast_intake import FastIntake
 from hub.migrate import head_revision
 from hub.settings import Settings
 from hub.widget_routes import routes as widget_routes
@@ -113,7 +114,11 @@ def create_app(
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
+        Route(
+            "/graphql",
+            FastIntake(graphql, uow=uow, settings=settings, keyring=keyring),
+            methods=["GET", "POST", "OPTIONS"],
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),

@@ -66,8 +66,8 @@ EXPOSED_CODES = frozenset(
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    if error.original_error is None:
-        return False  # parse/validation errors are about the query itself
+    if error.original_error is None or error.path is None:
+        return False  # parse, validation and variable errors are about the request itself
     extensions = error.extensions or {}
     return extensions.get("code") not in EXPOSED_CODES and not extensions.get("expose")
 
