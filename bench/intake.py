@@ -34,15 +34,12 @@ import httpx
 import psycopg
 
 from hub.embedded import EmbeddedPostgres, libpq_url
+from hub.fast_intake import widget_documents
 from hub.migrate import upgrade
 from orgs.crypto import Keyring
 
 SECRET = "bench-secret-" + "x" * 32
-SIGN = (
-    "mutation($p:Int!,$a:ActionInput!,$c:ContactInput!,$v:ConsentInput!,$t:TrackingInput)"
-    "{addActionContact(actionPageId:$p,action:$a,contact:$c,privacy:$v,tracking:$t)"
-    "{contactRef referralCode}}"
-)
+SIGN = widget_documents()["M_SIGN"]  # exactly what the hub's widget sends
 STATS = "query($id:Int){actionPage(id:$id){campaign{stats{supporterCount}}}}"
 
 RAW_SIGNATURE = """

@@ -92,3 +92,17 @@ class UnitOfWork:
         """A session in its own transaction: committed on success, rolled back on error."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in its own transaction (the public write path: no ORM session).
+
+        Committed on success, rolled back on error; inside a test's outer transaction it is a
+        savepoint.
+        """
+        if isinstance(self.bind, AsyncConnection):
+            async with self.bind.begin_nested():
+                yield self.bind
+        else:
+            async with self.bind.begin() as conn:
+                yield conn

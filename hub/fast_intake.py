@@ -150,9 +150,9 @@ class FastIntake:
             return None
         field = "addActionContact"
         try:
-            async with self.uow.session() as session:
+            async with self.uow.connection() as conn:
                 receipt = await service.add_action_contact(
-                    await session.connection(),
+                    conn,
                     intake_options(self.settings, self.keyring),
                     v["p"],
                     action=v["a"],
@@ -176,9 +176,9 @@ class FastIntake:
             return None
         field = "addAction"
         try:
-            async with self.uow.session() as session:
+            async with self.uow.connection() as conn:
                 receipt = await service.add_action(
-                    await session.connection(),
+                    conn,
                     intake_options(self.settings, self.keyring),
                     v["p"],
                     action=v["a"],
