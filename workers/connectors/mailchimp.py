@@ -1,0 +1,112 @@
+"""Mailchimp (Marketing API 3.0): upsert the audience member with consent, then tag it.
+
+Config: ``listId`` (the audience), optional ``tags`` (list), ``marketingPermissionId`` (the
+audience's GDPR "Email" permission) and ``baseUrl`` (default from the key's data centre:
+``…-us6`` → ``https://us6.api.mailchimp.com``). Secrets: ``apiKey``.
+
+Consent mapping: communication consent given to the org → ``subscribed`` (and the marketing
+permission enabled); otherwise the person is added as ``transactional`` (kept, never
+mailed) and an existing member's status is left as it is. ``consent_withdrawn`` sets the
+member ``unsubscribed``. The member id is the MD5 of the lowercased email, so a redelivery
+updates the same member (idempotent).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from workers.connectors.base import (
+    ConfigProblem,
+    ConnectorTarget,
+    Payload,
+    PermanentFailure,
+    register,
+    send,
+)
+
+_KEY = re.compile(r"^[0-9a-f]{32}-[a-z]{2,4}\d{1,3}$")
+
+
+def _consented(payload: Payload) -> bool:
+    return any(
+        c.get("purpose") == "communication" and c.get("given") for c in payload.get("consents", [])
+    )
+
+
+class Mailchimp:
+    kind = "mailchimp"
+
+    def check_config(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
+    ) -> list[ConfigProblem]:
+        problems = []
+        if not re.fullmatch(r"[0-9a-z]{4,20}", str(config.get("listId", ""))):
+            problems.append(ConfigProblem("listId", "INVALID_LIST", "The audience id is needed"))
+        if not _KEY.match(str(secrets.get("apiKey", ""))):
+            problems.append(
+                ConfigProblem("apiKey", "INVALID_KEY", "An API key looks like <32 hex>-us6")
+            )
+        return problems
+
+    def _base(self, target: ConnectorTarget) -> str:
+        if target.config.get("baseUrl"):
+            return str(target.config["baseUrl"]).rstrip("/")
+        center = str(target.secrets["apiKey"]).rsplit("-", 1)[1]
+        return f"https://{center}.api.mailchimp.com"
+
+    def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
+        if self.check_config(target.config, target.secrets):
+            raise PermanentFailure("the Mailchimp connector is not configured correctly")
+        contact = payload.get("contact") or {}
+        email = contact.get("email")
+        if not email:
+            raise PermanentFailure("no email address to send to Mailchimp (sealed or missing)")
+        member = hashlib.md5(email.lower().encode()).hexdigest()  # noqa: S324 - Mailchimp's id
+        url = f"{self._base(target)}/3.0/lists/{target.config['listId']}/members/{member}"
+        token = base64.b64encode(f"coalition-hub:{target.secrets['apiKey']}".encode()).decode()
+        auth = {"authorization": f"Basic {token}"}
+        if payload.get("event") == "consent_withdrawn":
+            send(
+                http,
+                http.build_request("PATCH", url, json={"status": "unsubscribed"}, headers=auth),
+                what="Mailchimp",
+            )
+            return member
+        consented = _consented(payload)
+        body: dict[str, Any] = {
+            "email_address": email,
+            "status_if_new": "subscribed" if consented else "transactional",
+            "merge_fields": {
+                "FNAME": contact.get("firstName") or "",
+                "LNAME": contact.get("lastName") or "",
+            },
+        }
+        if consented:
+            body["status"] = "subscribed"
+        permission = target.config.get("marketingPermissionId")
+        if permission:
+            body["marketing_permissions"] = [
+                {"marketing_permission_id": permission, "enabled": consented}
+            ]
+        send(http, http.build_request("PUT", url, json=body, headers=auth), what="Mailchimp")
+        tags = [*target.config.get("tags", []), payload.get("campaign", {}).get("name")]
+        source = ((payload.get("action") or {}).get("tracking") or {}).get("source")
+        if source:
+            tags.append(f"source:{source}")
+        wanted = [{"name": str(t)[:100], "status": "active"} for t in tags if t]
+        if wanted:
+            send(
+                http,
+                http.build_request("POST", f"{url}/tags", json={"tags": wanted}, headers=auth),
+                what="Mailchimp",
+            )
+        return member
+
+
+register(Mailchimp())
