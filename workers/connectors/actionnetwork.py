@@ -1,0 +1,116 @@
+"""Action Network (OSDI API v2): record the signature with the person, tags and source code.
+
+Config: ``petitionId`` (optional: with it, the record signature helper
+``POST /api/v2/petitions/{id}/signatures/``; without, the person signup helper
+``POST /api/v2/people/``), optional ``tags`` and ``baseUrl`` (default
+``https://actionnetwork.org``). Secrets: ``apiKey`` (sent as ``OSDI-API-Token``).
+
+Consent mapping: the helpers subscribe the person they receive, so only supporters who gave
+communication consent to the org are sent (email status ``subscribed``); without consent the
+signature stays in the hub (``contacts`` and exports). ``consent_withdrawn`` sends the person
+with email status ``unsubscribed``. Action Network matches people by email, so a redelivery
+updates the same person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from workers.connectors.base import (
+    ConfigProblem,
+    ConnectorTarget,
+    Payload,
+    PermanentFailure,
+    register,
+    send,
+)
+
+DEFAULT_BASE = "https://actionnetwork.org"
+
+
+def _consented(payload: Payload) -> bool:
+    return any(
+        c.get("purpose") == "communication" and c.get("given") for c in payload.get("consents", [])
+    )
+
+
+def person(contact: Mapping[str, Any], status: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"email_addresses": [{"address": contact["email"], "status": status}]}
+    if contact.get("firstName"):
+        out["given_name"] = contact["firstName"]
+    if contact.get("lastName"):
+        out["family_name"] = contact["lastName"]
+    address = contact.get("address") or {}
+    postal = {
+        key: address[source]
+        for key, source in (("postal_code", "postcode"), ("locality", "locality"),
+                            ("region", "region"), ("country", "country"))
+        if address.get(source)
+    }  # fmt: skip
+    if postal:
+        out["postal_addresses"] = [postal]
+    if contact.get("phone"):
+        out["phone_numbers"] = [{"number": contact["phone"], "number_type": "Mobile"}]
+    return out
+
+
+class ActionNetwork:
+    kind = "actionnetwork"
+
+    def check_config(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
+    ) -> list[ConfigProblem]:
+        problems = []
+        if len(str(secrets.get("apiKey", ""))) < 16:
+            problems.append(ConfigProblem("apiKey", "INVALID_KEY", "The API key is needed"))
+        petition = config.get("petitionId")
+        if petition is not None and not str(petition).replace("-", "").isalnum():
+            problems.append(ConfigProblem("petitionId", "INVALID_ID", "Not a petition id"))
+        return problems
+
+    def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
+        if self.check_config(target.config, target.secrets):
+            raise PermanentFailure("the Action Network connector is not configured correctly")
+        contact = payload.get("contact") or {}
+        if not contact.get("email"):
+            raise PermanentFailure("no email address to send to Action Network (sealed?)")
+        event = payload.get("event")
+        if event == "consent_withdrawn":
+            status = "unsubscribed"
+        elif _consented(payload):
+            status = "subscribed"
+        else:
+            return None  # the helpers would subscribe them: stays in the hub
+        base = str(target.config.get("baseUrl") or DEFAULT_BASE).rstrip("/")
+        body: dict[str, Any] = {"person": person(contact, status)}
+        tags = [*target.config.get("tags", []), (payload.get("campaign") or {}).get("name")]
+        if event != "consent_withdrawn" and any(tags):
+            body["add_tags"] = [str(t) for t in tags if t]
+        tracking = (payload.get("action") or {}).get("tracking") or {}
+        if tracking.get("source"):
+            body["action_network:referrer_data"] = {
+                "source": tracking["source"],
+                "referrer": tracking.get("medium") or "",
+            }
+        petition = target.config.get("petitionId")
+        if petition and event == "action_created":
+            url = f"{base}/api/v2/petitions/{petition}/signatures/"
+            comment = ((payload.get("action") or {}).get("customFields") or {}).get("comment")
+            if comment:
+                body["comments"] = str(comment)[:1000]
+        else:
+            url = f"{base}/api/v2/people/"
+        headers = {"OSDI-API-Token": str(target.secrets["apiKey"])}
+        response = send(http, http.build_request("POST", url, json=body, headers=headers),
+                        what="Action Network")  # fmt: skip
+        try:
+            links = response.json().get("_links", {})
+            return str(links.get("self", {}).get("href") or "") or None
+        except ValueError:
+            return None
+
+
+register(ActionNetwork())
