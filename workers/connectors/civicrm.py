@@ -1,0 +1,161 @@
+"""CiviCRM (API v4 over REST): match or create the contact, log the signature, manage the group.
+
+Config: ``baseUrl`` (the site, e.g. ``https://crm.example.org``), optional ``groupId`` (the
+mailing group joined on communication consent) and ``activityType`` (default ``Petition
+Signature``). Secrets: ``apiKey`` (sent as ``X-Civi-Auth: Bearer …``). Each call is
+``POST {baseUrl}/civicrm/ajax/api4/{Entity}/{action}`` with a form field ``params`` (JSON).
+
+Consent mapping: everyone signing becomes (or is matched to) a contact with a "Petition
+Signature" activity, the org's own record of what the person did; only communication consent
+adds them to ``groupId`` (``GroupContact`` status ``Added``); ``consent_withdrawn`` sets it
+``Removed``. Contacts are matched on their primary email, so a redelivery finds the same one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from workers.connectors.base import (
+    ConfigProblem,
+    ConnectorTarget,
+    Payload,
+    PermanentFailure,
+    register,
+    send,
+)
+
+
+def _consented(payload: Payload) -> bool:
+    return any(
+        c.get("purpose") == "communication" and c.get("given") for c in payload.get("consents", [])
+    )
+
+
+class CiviCrm:
+    kind = "civicrm"
+
+    def check_config(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
+    ) -> list[ConfigProblem]:
+        problems = []
+        parts = urlsplit(str(config.get("baseUrl", "")))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append(ConfigProblem("baseUrl", "INVALID_URL", "The site's URL is needed"))
+        if len(str(secrets.get("apiKey", ""))) < 8:
+            problems.append(ConfigProblem("apiKey", "INVALID_KEY", "The API key is needed"))
+        group = config.get("groupId")
+        if group is not None and not str(group).isdigit():
+            problems.append(ConfigProblem("groupId", "INVALID_ID", "A group id is a number"))
+        return problems
+
+    def _call(
+        self,
+        http: httpx.Client,
+        target: ConnectorTarget,
+        entity: str,
+        action: str,
+        params: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        base = str(target.config["baseUrl"]).rstrip("/")
+        request = http.build_request(
+            "POST",
+            f"{base}/civicrm/ajax/api4/{entity}/{action}",
+            data={"params": json.dumps(params)},
+            headers={
+                "X-Civi-Auth": f"Bearer {target.secrets['apiKey']}",
+                "X-Requested-With": "XMLHttpRequest",
+            },
+        )
+        response = send(http, request, what="CiviCRM")
+        try:
+            values = response.json().get("values", [])
+        except ValueError:
+            raise PermanentFailure("CiviCRM answered something that is not API4 JSON") from None
+        return list(values)
+
+    def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
+        if self.check_config(target.config, target.secrets):
+            raise PermanentFailure("the CiviCRM connector is not configured correctly")
+        contact = payload.get("contact") or {}
+        email = contact.get("email")
+        if not email:
+            raise PermanentFailure("no email address to match in CiviCRM (sealed?)")
+        found = self._call(
+            http,
+            target,
+            "Contact",
+            "get",
+            {"select": ["id"], "where": [["email_primary.email", "=", email]], "limit": 1},
+        )
+        names = {
+            "first_name": contact.get("firstName") or "",
+            "last_name": contact.get("lastName") or "",
+        }
+        if found:
+            contact_id = int(found[0]["id"])
+        else:
+            created = self._call(
+                http,
+                target,
+                "Contact",
+                "create",
+                {
+                    "values": {
+                        "contact_type": "Individual",
+                        "email_primary.email": email,
+                        "source": "Coalition Hub",
+                        **names,
+                    }
+                },
+            )
+            contact_id = int(created[0]["id"])
+        group = target.config.get("groupId")
+        event = payload.get("event")
+        if event == "consent_withdrawn":
+            if group:
+                self._group(http, target, contact_id, int(group), "Removed")
+            return str(contact_id)
+        if event == "action_created":
+            campaign = (payload.get("campaign") or {}).get("title") or "a petition"
+            self._call(
+                http,
+                target,
+                "Activity",
+                "create",
+                {
+                    "values": {
+                        "activity_type_id:name": target.config.get(
+                            "activityType", "Petition Signature"
+                        ),
+                        "subject": str(campaign)[:255],
+                        "source_contact_id": contact_id,
+                        "target_contact_id": [contact_id],
+                        "status_id:name": "Completed",
+                    }
+                },
+            )
+        if group and _consented(payload):
+            self._group(http, target, contact_id, int(group), "Added")
+        return str(contact_id)
+
+    def _group(
+        self, http: httpx.Client, target: ConnectorTarget, contact_id: int, group: int, status: str
+    ) -> None:
+        self._call(
+            http,
+            target,
+            "GroupContact",
+            "save",
+            {
+                "records": [{"contact_id": contact_id, "group_id": group, "status": status}],
+                "match": ["contact_id", "group_id"],
+            },
+        )
+
+
+register(CiviCrm())
