@@ -24,17 +24,12 @@ from workers.connectors.base import (
     ConnectorTarget,
     Payload,
     PermanentFailure,
+    communication_consent,
     register,
     send,
 )
 
 DEFAULT_BASE = "https://actionnetwork.org"
-
-
-def _consented(payload: Payload) -> bool:
-    return any(
-        c.get("purpose") == "communication" and c.get("given") for c in payload.get("consents", [])
-    )
 
 
 def person(contact: Mapping[str, Any], status: str) -> dict[str, Any]:
@@ -80,7 +75,7 @@ class ActionNetwork:
         event = payload.get("event")
         if event == "consent_withdrawn":
             status = "unsubscribed"
-        elif _consented(payload):
+        elif communication_consent(payload):
             status = "subscribed"
         else:
             return None  # the helpers would subscribe them: stays in the hub

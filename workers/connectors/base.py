@@ -98,6 +98,13 @@ def register(connector: Connector) -> Connector:
     return connector
 
 
+def communication_consent(payload: Payload) -> bool:
+    """Whether the supporter gave (and did not withdraw) communication consent to the org."""
+    return any(
+        c.get("purpose") == "communication" and c.get("given") for c in payload.get("consents", [])
+    )
+
+
 def connector_for(kind: str) -> Connector:
     """The connector for ``kind`` (module ``workers.connectors.<kind>``, imported on first use).
 

@@ -25,15 +25,10 @@ from workers.connectors.base import (
     ConnectorTarget,
     Payload,
     PermanentFailure,
+    communication_consent,
     register,
     send,
 )
-
-
-def _consented(payload: Payload) -> bool:
-    return any(
-        c.get("purpose") == "communication" and c.get("given") for c in payload.get("consents", [])
-    )
 
 
 class CiviCrm:
@@ -139,7 +134,7 @@ class CiviCrm:
                     }
                 },
             )
-        if group and _consented(payload):
+        if group and communication_consent(payload):
             self._group(http, target, contact_id, int(group), "Added")
         return str(contact_id)
 

@@ -26,17 +26,12 @@ from workers.connectors.base import (
     ConnectorTarget,
     Payload,
     PermanentFailure,
+    communication_consent,
     register,
     send,
 )
 
 _KEY = re.compile(r"^[0-9a-f]{32}-[a-z]{2,4}\d{1,3}$")
-
-
-def _consented(payload: Payload) -> bool:
-    return any(
-        c.get("purpose") == "communication" and c.get("given") for c in payload.get("consents", [])
-    )
 
 
 class Mailchimp:
@@ -78,7 +73,7 @@ class Mailchimp:
                 what="Mailchimp",
             )
             return member
-        consented = _consented(payload)
+        consented = communication_consent(payload)
         body: dict[str, Any] = {
             "email_address": email,
             "status_if_new": "subscribed" if consented else "transactional",
