@@ -46,10 +46,19 @@ class Relay:
         # Enqueue only after the claim committed: an actor that got the message earlier would
         # find the row locked by this claim and skip it. A crash right here leaves rows
         # queued without a message; they are enqueued again once stale.
+        unsent: list[int] = []
         for delivery_id in ids:
-            self.enqueue(delivery_id)
-        ENQUEUED.inc(len(ids))
-        return len(ids)
+            try:
+                self.enqueue(delivery_id)
+            except Exception:  # the broker is down: hand the rest back at once
+                unsent = ids[ids.index(delivery_id) :]
+                log.warning("relay.broker_unavailable", unsent=len(unsent))
+                break
+        if unsent:
+            with self.engine.begin() as conn:
+                repository.release(conn, unsent)
+        ENQUEUED.inc(len(ids) - len(unsent))
+        return len(ids) - len(unsent)
 
     def run(self) -> None:
         while not self._stop.is_set():

@@ -34,6 +34,17 @@ def claim_due(conn: Connection, batch: int, stale_seconds: int = STALE_QUEUED_SE
     return ids
 
 
+def release(conn: Connection, ids: list[int]) -> None:
+    """Claimed rows whose messages could not be sent become pending (due) again."""
+    conn.execute(
+        text(
+            "UPDATE delivery SET status = 'pending', enqueued_at = NULL, updated_at = now() "
+            "WHERE id = ANY(:ids) AND status = 'queued'"
+        ),
+        {"ids": ids},
+    )
+
+
 @dataclass(frozen=True)
 class DeliveryJob:
     id: int

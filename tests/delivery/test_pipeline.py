@@ -201,3 +201,28 @@ async def _attempted(world: World) -> list[dict[str, Any]]:
 
 def _sync(url: str) -> str:
     return url
+
+
+class TestRelayWithoutBroker:
+    async def test_rows_go_back_to_pending_when_the_broker_refuses(
+        self, world: World, tmp_path: Path
+    ) -> None:
+        # given
+        await world.sign()
+        runtime = DeliveryRuntime(
+            world.settings(tmp_path), _sync(world.database_url), consume=False
+        )
+        assert runtime.relay is not None
+
+        def broker_down(delivery_id: int) -> None:
+            raise ConnectionError("broker down")
+
+        runtime.relay.enqueue = broker_down
+        try:
+            # when
+            relayed = await asyncio.to_thread(runtime.relay.relay_once)
+        finally:
+            runtime.stop()
+        # then: due again at once, not stuck as queued
+        assert relayed == 0
+        assert [r["status"] for r in await world.deliveries()] == ["pending"]
