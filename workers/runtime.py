@@ -79,9 +79,20 @@ class DeliveryRuntime:
             actor_name="deliver",
             queue_name=QUEUE,
             priority=0,
-            options={"max_retries": 0, "time_limit": ACTOR_TIME_LIMIT_MS},
+            # the pipeline records delivery failures itself; an exception here is the
+            # database or broker going away mid-attempt: try the message again shortly
+            options={
+                "max_retries": 20,
+                "min_backoff": 1_000,
+                "max_backoff": 15_000,
+                "time_limit": ACTOR_TIME_LIMIT_MS,
+            },
         )
-        self.relay = Relay(self.engine, self._enqueue) if relay else None
+        self.relay = (
+            Relay(self.engine, self._enqueue, stale_seconds=settings.delivery_requeue_seconds)
+            if relay
+            else None
+        )
         self.worker = (
             dramatiq.Worker(self.broker, worker_threads=settings.worker_threads)
             if consume

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import base64
+import os
 import secrets
+import shutil
+import subprocess
+import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +26,7 @@ from orgs.models import ConnectorKind
 from tests import factories as f
 from tests.conftest import TEST_SECRET
 from tests.delivery.receiver import Receiver, run_receiver
+from tests.servers import free_port
 
 
 @pytest.fixture
@@ -98,3 +104,71 @@ async def world(
     assert org.id
     assert connector.id
     return World(fresh_engine, fresh_database, keyring, page.id, org.id, connector.id, secret)
+
+
+RABBITMQ = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
+
+
+@dataclass
+class Rabbit:
+    """A private RabbitMQ node for the broker lane."""
+
+    url: str
+    node: str
+
+    def restart(self) -> None:
+        """Stop and start the broker application: every client connection is cut."""
+        for step in ("stop_app", "start_app"):
+            subprocess.run(["rabbitmqctl", "-n", self.node, step], capture_output=True, check=True)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[Rabbit]:
+    """A private RabbitMQ node on 127.0.0.1 (RECIPES.md), stopped after the module."""
+    if not os.path.exists(RABBITMQ):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("rabbitmq-server is not installed (CI=true: the broker lane must run)")
+        pytest.skip("rabbitmq-server is not installed (apt-get install -y rabbitmq-server)")
+    # the server runs as the rabbitmq user: its directory must be reachable by it, which
+    # pytest's private temporary folders are not
+    base = Path(tempfile.mkdtemp(prefix="hub-rabbitmq-"))
+    shutil.chown(base, "rabbitmq", "rabbitmq")
+    port, dist = free_port(), free_port()
+    node = f"hub{secrets.token_hex(3)}@localhost"
+    env = {
+        **os.environ,
+        "RABBITMQ_NODENAME": node,
+        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(dist),
+        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(base / "log"),
+    }
+    server = subprocess.Popen(
+        [RABBITMQ], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:  # the node must register with epmd before the CLI can wait on it
+            ready = subprocess.run(
+                ["rabbitmqctl", "-n", node, "await_startup", "--timeout", "30"],
+                capture_output=True,
+                timeout=60,
+            )
+            if ready.returncode == 0:
+                break
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"RabbitMQ did not start: {ready.stderr.decode()[-300:]}")
+            time.sleep(0.5)
+        yield Rabbit(f"amqp://guest:guest@127.0.0.1:{port}/", node)
+    finally:
+        # the CLI must not see the node's RABBITMQ_* settings (it would bind the dist port)
+        subprocess.run(["rabbitmqctl", "-n", node, "stop"], capture_output=True)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        names = subprocess.run(["epmd", "-names"], capture_output=True, text=True).stdout
+        if "name " not in names:  # no other node uses it: do not leave epmd behind
+            subprocess.run(["epmd", "-kill"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,179 @@
+"""The fault test: signatures of three orgs delivered while everything fails around them.
+
+While two `coalition-hub worker` processes deliver, the broker is restarted twice, a worker is
+killed (SIGKILL) three times and PostgreSQL is restarted once. At the end every delivery
+reached its org's webhook (at least once; receivers dedupe on ``webhook-id``), no payload
+reached an org that was not entitled to it, and the outbox drained.
+
+CI runs it with ``HUB_FAULT_SIGNATURES`` (default 1,000); the full size is
+``HUB_FAULT_SIGNATURES=10000 uv run pytest tests/delivery/test_fault.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from hub.embedded import EmbeddedPostgres
+from hub.migrate import upgrade
+from orgs.crypto import Keyring
+from orgs.intake import service
+from orgs.intake.service import IntakeOptions
+from orgs.models import ConnectorKind
+from tests import factories as f
+from tests.conftest import TEST_SECRET
+from tests.delivery.conftest import Rabbit, whsec
+from tests.delivery.receiver import Receiver, payload_of
+from tests.delivery.test_pipeline import until
+from tests.servers import serve_in_thread
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
+
+SIGNATURES = int(os.environ.get("HUB_FAULT_SIGNATURES", "1000"))
+
+
+@pytest.fixture
+def receivers() -> Iterator[list[Receiver]]:
+    made = [Receiver(), Receiver(), Receiver()]
+    with (
+        serve_in_thread(made[0].app(), name="lead-crm") as a,
+        serve_in_thread(made[1].app(), name="partner-a-crm") as b,
+        serve_in_thread(made[2].app(), name="partner-b-crm") as c,
+    ):
+        for receiver, url in zip(made, (a, b, c), strict=True):
+            receiver.url = f"{url}/hook"
+            receiver.hang_seconds = 0.005
+        yield made
+
+
+def _worker(url: str, broker: str, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": url,
+        "HUB_BROKER_URL": broker,
+        "HUB_SECRET_KEY": TEST_SECRET,
+        "HUB_DATA_DIR": str(tmp),
+        "HUB_ALLOW_PRIVATE_WEBHOOKS": "1",
+        "HUB_WORKER_THREADS": "4",
+        "HUB_DELIVERY_REQUEUE_SECONDS": "15",
+        "HUB_LOG_LEVEL": "error",
+    }
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("coalition-hub")), "worker"], env=env
+    )
+
+
+async def test_deliveries_survive_broker_worker_and_database_faults(
+    rabbitmq: Rabbit, receivers: list[Receiver], keyring: Keyring, tmp_path: Path
+) -> None:
+    # given: its own PostgreSQL (it gets restarted), a coalition of three orgs with webhooks
+    server = EmbeddedPostgres(tmp_path / "pg")
+    url = server.start(owner=True)
+    workers: list[subprocess.Popen[bytes]] = []
+    engine = create_async_engine(url)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            lead, a, b = [await f.make_org(session) for _ in range(3)]
+            campaign = await f.make_campaign(session, lead)
+            for org in (a, b):
+                await f.make_partnership(session, campaign, org)
+            pages = [await f.make_page(session, org, campaign) for org in (lead, a, b)]
+            for org, receiver in zip((lead, a, b), receivers, strict=True):
+                await f.make_connector(
+                    session,
+                    org,
+                    ConnectorKind.WEBHOOK,
+                    config={"url": receiver.url},
+                    secrets_encrypted=keyring.encrypt_json({"secrets": [whsec()]}),
+                )
+            await session.commit()
+        names = {lead.id: 0, a.id: 1, b.id: 2}
+        entitled: dict[int, set[str]] = {0: set(), 1: set(), 2: set()}
+        rng = random.Random(7)
+        options = IntakeOptions(keyring=keyring)
+        for n in range(SIGNATURES):
+            page = rng.choice(pages)
+            lead_opt_in = rng.random() < 0.5
+            email = f"s{n}@example.net"
+            async with engine.begin() as conn:
+                await service.add_action_contact(
+                    conn,
+                    options,
+                    page.id or 0,
+                    action={"actionType": "petition"},
+                    contact={"firstName": "S", "email": email},
+                    privacy={"optIn": True, "leadOptIn": lead_opt_in},
+                )
+            entitled[names[page.org_id]].add(email)
+            if lead_opt_in or page.org_id == lead.id:
+                entitled[0].add(email)
+        async with engine.connect() as conn:
+            expected = {
+                row.idempotency_key: names[row.org_id]
+                for row in await conn.execute(text("SELECT idempotency_key, org_id FROM delivery"))
+            }
+        await engine.dispose()
+
+        # when: deliveries run while the faults happen
+        workers = [_worker(url, rabbitmq.url, tmp_path) for _ in range(2)]
+
+        async def kill_and_replace(index: int) -> None:
+            workers[index].send_signal(signal.SIGKILL)
+            await asyncio.to_thread(workers[index].wait, 10)
+            workers[index] = _worker(url, rabbitmq.url, tmp_path)
+
+        async def received() -> int:
+            return sum(len(r.requests) for r in receivers)
+
+        await until(lambda: _at_least(received, max(10, SIGNATURES // 20)), within=60)
+        await kill_and_replace(0)
+        await asyncio.to_thread(rabbitmq.restart)
+        await asyncio.sleep(1)
+        await kill_and_replace(1)
+        await asyncio.to_thread(server.restart)
+        await asyncio.to_thread(rabbitmq.restart)
+        await kill_and_replace(0)
+
+        # then: the outbox drains
+        engine = create_async_engine(url)
+
+        async def drained() -> bool:
+            async with engine.connect() as conn:
+                left = await conn.execute(
+                    text("SELECT count(*) FROM delivery WHERE status <> 'delivered'")
+                )
+                return left.scalar_one() == 0
+
+        await until(drained, within=120)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+        await engine.dispose()
+        server.stop()
+
+    for index, receiver in enumerate(receivers):
+        ids = {r.headers["webhook-id"] for r in receiver.requests}
+        assert ids == {k for k, v in expected.items() if v == index}, f"org {index}"
+        emails = {payload_of(r)["contact"]["email"] for r in receiver.requests}
+        assert emails == entitled[index], f"org {index} got someone it was not entitled to"
+
+
+async def _at_least(count: Any, n: int) -> bool:
+    return bool(await count() >= n)
