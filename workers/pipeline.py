@@ -123,4 +123,11 @@ class Pipeline:
             allow_private_networks=self.allow_private_networks,
         )
         body = payloads.build(conn, self.keyring, job)
-        base.connector_for(target.kind).deliver(target, body, http)
+        try:
+            base.connector_for(target.kind).deliver(target, body, http)
+        except base.DeliveryFailure:
+            raise
+        except Exception as exc:  # a connector bug must not escape the retry schedule
+            log.exception("delivery.connector_error", delivery=job.id, kind=target.kind)
+            message = f"the {target.kind} connector failed: {type(exc).__name__}"
+            raise RetryableFailure(message) from exc

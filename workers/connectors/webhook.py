@@ -35,6 +35,15 @@ def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_"))
 
 
+def _valid_secret(secret: object) -> bool:
+    if not isinstance(secret, str) or not secret.startswith("whsec_"):
+        return False
+    try:
+        return len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) >= 16
+    except ValueError:
+        return False
+
+
 def sign(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` header value for ``body``."""
     signed = f"{msg_id}.{timestamp}.".encode() + body
@@ -82,7 +91,7 @@ class Webhook:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             problems.append(ConfigProblem("url", "INVALID_URL", "An http(s) URL is required"))
         keys = secrets.get("secrets") or []
-        if not keys or not all(isinstance(k, str) and k.startswith("whsec_") for k in keys):
+        if not keys or not all(_valid_secret(k) for k in keys):
             problems.append(
                 ConfigProblem("secrets", "INVALID_SECRET", "Secrets look like whsec_<base64>")
             )

@@ -1,0 +1,210 @@
+"""Delivery benchmark: webhook deliveries per second per worker process, and end-to-end latency.
+
+    uv run python -m bench.delivery [--deliveries 3000] [--rate 100] [--seconds 10]
+
+Starts its own embedded PostgreSQL and a local webhook receiver, then:
+1. **throughput**: writes N signatures (each with one webhook delivery) through the intake
+   service, starts one delivery runtime (relay + Dramatiq worker threads, in-process broker,
+   as in one `coalition-hub worker` process) and times the outbox draining;
+2. **end-to-end latency**: runs `coalition-hub serve` (API + in-process delivery) and signs
+   at a fixed rate through `addActionContact` over HTTP; for each signature, the time from
+   sending the mutation to the webhook receiving it (p50/p99).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bench.intake import SECRET, SIGN, percentile, setup
+from hub.embedded import EmbeddedPostgres, libpq_url
+from hub.migrate import upgrade
+from hub.settings import Settings
+from orgs.crypto import Keyring
+from orgs.intake import service
+from orgs.intake.service import IntakeOptions
+from tests.servers import free_port, serve_in_thread
+from workers.runtime import DeliveryRuntime
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+
+    async def hook(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        self.arrived.setdefault(body["contact"]["email"], time.perf_counter())
+        return Response(status_code=204)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])
+
+
+def add_webhook(url: str, org: int, target: str) -> None:
+    keyring = Keyring(SECRET)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO connector (org_id, kind, name, config, secrets_encrypted, enabled) "
+            "VALUES (%s, 'webhook', 'bench', %s, %s, true)",
+            (
+                org,
+                json.dumps({"url": target}),
+                keyring.encrypt_json(
+                    {"secrets": ["whsec_" + base64.b64encode(b"bench" * 8).decode()]}
+                ),
+            ),
+        )
+
+
+async def sign_many(url: str, page: int, n: int) -> None:
+    engine = create_async_engine(url, pool_size=8)
+    options = IntakeOptions(keyring=Keyring(SECRET))
+
+    async def one(i: int) -> None:
+        async with engine.begin() as conn:
+            await service.add_action_contact(
+                conn,
+                options,
+                page,
+                action={"actionType": "petition"},
+                contact={"firstName": "B", "email": f"t{i}-{secrets.token_hex(3)}@example.org"},
+                privacy={"optIn": True},
+            )
+
+    for start in range(0, n, 50):
+        await asyncio.gather(*(one(i) for i in range(start, min(n, start + 50))))
+    await engine.dispose()
+
+
+def throughput(url: str, data_dir: Path, page: int, n: int, receiver: Receiver) -> float:
+    asyncio.run(sign_many(url, page, n))
+    settings = Settings(
+        database_url=url,
+        data_dir=data_dir,
+        secret_key=SECRET,
+        allow_private_webhooks=True,
+        worker_threads=8,
+        log_level="warning",
+    )
+    runtime = DeliveryRuntime(settings, url)
+    start = time.perf_counter()
+    runtime.start()
+    try:
+        while len(receiver.arrived) < n:
+            time.sleep(0.05)
+    finally:
+        elapsed = time.perf_counter() - start
+        runtime.stop()
+    return n / elapsed
+
+
+async def latency(base: str, page: int, rate: float, seconds: float, receiver: Receiver) -> Any:
+    sent: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+
+        async def one(n: int) -> None:
+            email = f"e2e-{n}-{secrets.token_hex(3)}@example.org"
+            variables = {
+                "p": page,
+                "a": {"actionType": "petition"},
+                "c": {"firstName": "E", "email": email},
+                "v": {"optIn": True},
+            }
+            sent[email] = time.perf_counter()
+            await client.post("/graphql", json={"query": SIGN, "variables": variables})
+
+        tasks = []
+        start = time.perf_counter()
+        n = 0
+        while (elapsed := time.perf_counter() - start) < seconds:
+            while n < int(elapsed * rate):
+                tasks.append(asyncio.create_task(one(n)))
+                n += 1
+            await asyncio.sleep(0.002)
+        await asyncio.gather(*tasks)
+    deadline = time.perf_counter() + 60
+    while time.perf_counter() < deadline and not all(e in receiver.arrived for e in sent):  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    waits = [(receiver.arrived[e] - t) * 1000 for e, t in sent.items() if e in receiver.arrived]
+    return n, len(waits), statistics.median(waits), percentile(waits, 0.99)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=3000)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="hub-bench-delivery-"))
+    server = EmbeddedPostgres(data_dir / "pg")
+    url = server.start(owner=True)
+    receiver = Receiver()
+    hub = None
+    try:
+        upgrade(url)
+        with serve_in_thread(receiver.app(), name="receiver") as target:
+            ids = setup(libpq_url(url))
+            add_webhook(libpq_url(url), ids["org"], f"{target}/hook")
+            print(f"1. throughput: {args.deliveries} webhook deliveries, one runtime, 8 threads")
+            rate = throughput(url, data_dir, ids["page"], args.deliveries, receiver)
+            print(f"  {rate:8.0f} deliveries/s per worker process")
+            port = free_port()
+            env = {
+                **os.environ,
+                "HUB_DATABASE_URL": url,
+                "HUB_SECRET_KEY": SECRET,
+                "HUB_DATA_DIR": str(data_dir),
+                "HUB_ALLOW_PRIVATE_WEBHOOKS": "1",
+                "HUB_LOG_LEVEL": "warning",
+                "HUB_INTAKE_RATE_PER_IP": "10000000/second",
+                "HUB_WORKER_THREADS": "8",
+            }
+            command = [str(Path(sys.executable).with_name("coalition-hub")), "serve",
+                       "--port", str(port)]  # fmt: skip
+            hub = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(200):
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            print(f"2. end-to-end: {args.rate:.0f} signatures/s for {args.seconds:.0f} s")
+            sent, arrived, p50, p99 = asyncio.run(
+                latency(base, ids["page"], args.rate, args.seconds, receiver)
+            )
+            print(
+                f"  {arrived}/{sent} arrived; signature to webhook"
+                f" p50 {p50:.0f} ms, p99 {p99:.0f} ms"
+            )
+    finally:
+        if hub is not None:
+            hub.send_signal(signal.SIGTERM)
+            hub.wait(30)
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
