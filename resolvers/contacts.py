@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from orgs.contacts import export, service
+from orgs.contacts import erasure, export, service
 from orgs.contacts.export import ExportFormat
 from orgs.contacts.repository import ContactFilter
 from orgs.models import Contact, Supporter
@@ -64,3 +64,14 @@ async def export_link(
     if member is None:
         return None
     return await export.export_link(await ctx.session(), ctx.scope, ctx.keyring, member, fmt)
+
+
+async def request_erasure(ctx: Context, campaign: str, contact_ref: str, org: str | None) -> bool:
+    session = await ctx.session()
+    org_id: int | None = None
+    if org is not None:
+        row = await organisations.member_org_by_name(session, ctx.scope, org)
+        if row is None:
+            return False
+        org_id = row.id
+    return await erasure.request_erasure(session, ctx.scope, campaign, contact_ref, org_id)

@@ -285,3 +285,53 @@ class ContactMutation:
             )
         path, expires_at = link
         return ExportContactsSuccess(url=path, expires_at=expires_at)
+
+
+@strawberry.input
+class RequestErasureInput:
+    campaign: str
+    contact_ref: str = strawberry.field(description="The supporter's reference (contacts.ref).")
+    org: str | None = None
+
+
+@strawberry.type
+class RequestErasureSuccess:
+    contact_ref: str
+
+
+@strawberry.type
+class RequestErasureErrors:
+    errors: list[CoalitionError]
+
+
+RequestErasureResult = Annotated[
+    RequestErasureSuccess | RequestErasureErrors, strawberry.union("RequestErasureResult")
+]
+
+
+@strawberry.type
+class ErasureMutation:
+    @strawberry.mutation(
+        description=(
+            "A supporter asked your org to delete them: every org holding a copy is told "
+            "(erasure_requested) and every copy is purged."
+        ),
+        permission_classes=[require_scope("contacts:read")],
+    )
+    async def request_erasure(
+        self, info: Info[Context, None], input: RequestErasureInput
+    ) -> RequestErasureResult:
+        done = await resolvers.request_erasure(
+            info.context, input.campaign, input.contact_ref, input.org
+        )
+        if not done:
+            return RequestErasureErrors(
+                errors=[
+                    CoalitionError(
+                        field="contactRef",
+                        code=CoalitionErrorCode.NOT_FOUND,
+                        message="no such supporter of your org in this campaign",
+                    )
+                ]
+            )
+        return RequestErasureSuccess(contact_ref=input.contact_ref)

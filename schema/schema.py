@@ -24,7 +24,7 @@ from strawberry.tools import merge_types
 
 from schema.auth import AuthMutation
 from schema.coalition import CoalitionMutation
-from schema.contacts import ContactMutation, ContactQuery
+from schema.contacts import ContactMutation, ContactQuery, ErasureMutation
 from schema.delivery import DeliveryMutation, DeliveryQuery
 from schema.extensions import InputErrors, UnitOfWork
 from schema.intake import IntakeMutation
@@ -55,6 +55,7 @@ MUTATIONS: tuple[type, ...] = (
     ContactMutation,
     SsoMutation,
     DeliveryMutation,
+    ErasureMutation,
 )
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")

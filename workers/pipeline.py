@@ -71,7 +71,7 @@ class Pipeline:
                 self._attempt(conn, job, http)
             except RetryableFailure as failure:
                 if attempts >= MAX_ATTEMPTS:
-                    return self._failed(conn, job.id, attempts, f"gave up: {failure}")
+                    return self._failed(conn, job.id, attempts, f"gave up: {failure}", job)
                 delay = backoff(attempts, failure.retry_after)
                 repository.finish(
                     conn,
@@ -85,14 +85,29 @@ class Pipeline:
                 log.info("delivery.retry", delivery=job.id, attempts=attempts, delay=delay)
                 return Outcome.RETRY
             except PermanentFailure as failure:
-                return self._failed(conn, job.id, attempts, str(failure))
+                return self._failed(conn, job.id, attempts, str(failure), job)
             repository.finish(conn, job.id, status="delivered", attempts=attempts)
+            self._after(conn, job)
             DELIVERED.inc()
             DELIVERY_LATENCY.observe((datetime.now(UTC) - started).total_seconds())
             return Outcome.DELIVERED
 
-    def _failed(self, conn: Connection, delivery_id: int, attempts: int, error: str) -> Outcome:
+    def _after(self, conn: Connection, job: repository.DeliveryJob) -> None:
+        """An erasure that reached the org's tool (or never can) ends with forgetting."""
+        if job.event == "erasure_requested" and job.supporter_id is not None:
+            repository.purge_after_erasure(conn, job.id, job.supporter_id, job.org_id)
+
+    def _failed(
+        self,
+        conn: Connection,
+        delivery_id: int,
+        attempts: int,
+        error: str,
+        job: repository.DeliveryJob | None = None,
+    ) -> Outcome:
         repository.finish(conn, delivery_id, status="failed", attempts=attempts, error=error)
+        if job is not None:
+            self._after(conn, job)
         FAILED.inc()
         log.warning("delivery.failed", delivery=delivery_id, error=error)
         return Outcome.FAILED

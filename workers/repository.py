@@ -209,3 +209,19 @@ def consents(conn: Connection, *, org_id: int, supporter_id: int) -> list[dict[s
         {"o": org_id, "s": supporter_id},
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def purge_after_erasure(conn: Connection, job_id: int, supporter_id: int, org_id: int) -> None:
+    """Forget the org's copy once its tools have been told (no erasure left to send)."""
+    conn.execute(
+        text(
+            """
+            UPDATE contact SET payload = ''::bytea, disabled_at = now(), updated_at = now()
+            WHERE supporter_id = :s AND org_id = :o AND NOT EXISTS (
+              SELECT 1 FROM delivery
+              WHERE supporter_id = :s AND org_id = :o AND event = 'erasure_requested'
+                AND status IN ('pending', 'queued') AND id <> :id)
+            """
+        ),
+        {"s": supporter_id, "o": org_id, "id": job_id},
+    )

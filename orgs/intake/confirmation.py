@@ -128,3 +128,50 @@ async def withdraw(conn: AsyncConnection, supporter_id: int) -> bool:
         conn, event=DeliveryEvent.CONSENT_WITHDRAWN, org_ids=orgs, supporter_id=supporter_id
     )
     return True
+
+
+async def erase(conn: AsyncConnection, supporter_id: int) -> list[int]:
+    """A supporter's erasure request: every org holding their contact is told, then forgets.
+
+    Pending deliveries about them are cancelled; each org with a connector gets an
+    ``erasure_requested`` event (its copy of the contact is purged once that is sent, so the
+    CRM can still find the person); the other copies are purged at once. Returns the orgs
+    told.
+    """
+    params = {"id": supporter_id}
+    await conn.execute(
+        text("UPDATE supporter SET erased_at = now() WHERE id = :id AND erased_at IS NULL"),
+        params,
+    )
+    await conn.execute(
+        text(
+            "UPDATE delivery SET status = 'cancelled', updated_at = now() "
+            "WHERE supporter_id = :id AND status IN ('waiting', 'pending', 'queued')"
+        ),
+        params,
+    )
+    rows = await conn.execute(
+        text("SELECT org_id FROM contact WHERE supporter_id = :id AND disabled_at IS NULL"),
+        params,
+    )
+    orgs = sorted(row[0] for row in rows)
+    await plan_deliveries(
+        conn, event=DeliveryEvent.ERASURE_REQUESTED, org_ids=orgs, supporter_id=supporter_id
+    )
+    await conn.execute(
+        text(
+            "UPDATE contact SET payload = ''::bytea, disabled_at = now(), updated_at = now() "
+            "WHERE supporter_id = :id AND org_id NOT IN ("
+            "  SELECT org_id FROM delivery WHERE supporter_id = :id "
+            "  AND event = 'erasure_requested' AND status = 'pending')"
+        ),
+        params,
+    )
+    told = await conn.execute(
+        text(
+            "SELECT DISTINCT org_id FROM delivery WHERE supporter_id = :id "
+            "AND event = 'erasure_requested' AND status = 'pending'"
+        ),
+        params,
+    )
+    return sorted(row[0] for row in told)

@@ -55,6 +55,13 @@ class FakeCiviCrm:
         self.contacts[cid] = values
         return [{"id": cid}]
 
+    def contact_delete(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        [[field_name, _, cid]] = params["where"]
+        if field_name != "id":
+            raise ValueError("delete by id")
+        self.contacts.pop(cid)
+        return [{"id": cid}]
+
     def activity_create(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         values = params["values"]
         if values["source_contact_id"] not in self.contacts:

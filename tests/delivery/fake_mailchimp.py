@@ -79,11 +79,20 @@ class FakeMailchimp:
         self.tags.setdefault(member, set()).update(names)
         return Response(status_code=204)
 
+    async def delete_permanent(self, request: Request) -> Response:
+        self.calls.append("POST delete-permanent")
+        if not self._authorised(request):
+            return _problem(401, "API Key Invalid", "Your API key may be invalid.")
+        if self.members.pop(request.path_params["member"], None) is None:
+            return _problem(404, "Resource Not Found", "member")
+        return Response(status_code=204)
+
     def app(self) -> Starlette:
         base = "/3.0/lists/{list_id}/members/{member}"
         return Starlette(
             routes=[
                 Route(base, self.member, methods=["PUT", "PATCH"]),
+                Route(base + "/actions/delete-permanent", self.delete_permanent, methods=["POST"]),
                 Route(base + "/tags", self.member_tags, methods=["POST"]),
             ]
         )

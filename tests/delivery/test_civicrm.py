@@ -84,3 +84,12 @@ class TestCiviCrm:
         _, url = civicrm
         with pytest.raises(PermanentFailure, match="HTTP 401"):
             _deliver(_target(url, key="wrong-key-123"), _payload("k@x.org", True))
+
+    def test_erasure_deletes_a_known_contact_and_creates_none(
+        self, civicrm: tuple[FakeCiviCrm, str]
+    ) -> None:
+        fake, url = civicrm
+        _deliver(_target(url), _payload("e@x.org", True))
+        assert _deliver(_target(url), _payload("e@x.org", True, "erasure_requested")) == "1"
+        assert _deliver(_target(url), _payload("never@x.org", True, "erasure_requested")) is None
+        assert fake.contacts == {}

@@ -125,3 +125,14 @@ class TestMailchimp:
     def test_configuration_problems_are_named(self) -> None:
         problems = connector_for("mailchimp").check_config({"listId": ""}, {"apiKey": "nope"})
         assert {p.field for p in problems} == {"listId", "apiKey"}
+
+    def test_erasure_deletes_the_member_permanently(
+        self, mailchimp: tuple[FakeMailchimp, str]
+    ) -> None:
+        fake, url = mailchimp
+        with httpx.Client() as http:
+            connector_for("mailchimp").deliver(_target(url), _payload("gone@x.org", True), http)
+            connector_for("mailchimp").deliver(
+                _target(url), _payload("gone@x.org", True, "erasure_requested"), http
+            )
+        assert _id("gone@x.org") not in fake.members

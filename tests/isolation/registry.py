@@ -411,3 +411,12 @@ for _name in (
         _name,
         Operation(document=None, covered_by="tests/delivery/test_api.py (by connector/org)"),
     )
+
+# --- erasure --------------------------------------------------------------------------------
+register(
+    "Mutation.requestErasure",
+    Operation(
+        document=None,
+        covered_by="tests/delivery/test_erasure.py (only an org holding the supporter's copy)",
+    ),
+)

@@ -73,8 +73,8 @@ class ActionNetwork:
         if not contact.get("email"):
             raise PermanentFailure("no email address to send to Action Network (sealed?)")
         event = payload.get("event")
-        if event == "consent_withdrawn":
-            status = "unsubscribed"
+        if event in ("consent_withdrawn", "erasure_requested"):
+            status = "unsubscribed"  # the API offers no deletion: see docs/delivery.md
         elif communication_consent(payload):
             status = "subscribed"
         else:
@@ -82,7 +82,7 @@ class ActionNetwork:
         base = str(target.config.get("baseUrl") or DEFAULT_BASE).rstrip("/")
         body: dict[str, Any] = {"person": person(contact, status)}
         tags = [*target.config.get("tags", []), (payload.get("campaign") or {}).get("name")]
-        if event != "consent_withdrawn" and any(tags):
+        if event not in ("consent_withdrawn", "erasure_requested") and any(tags):
             body["add_tags"] = [str(t) for t in tags if t]
         tracking = (payload.get("action") or {}).get("tracking") or {}
         if tracking.get("source"):

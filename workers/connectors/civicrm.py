@@ -8,7 +8,8 @@ Signature``). Secrets: ``apiKey`` (sent as ``X-Civi-Auth: Bearer …``). Each ca
 Consent mapping: everyone signing becomes (or is matched to) a contact with a "Petition
 Signature" activity, the org's own record of what the person did; only communication consent
 adds them to ``groupId`` (``GroupContact`` status ``Added``); ``consent_withdrawn`` sets it
-``Removed``. Contacts are matched on their primary email, so a redelivery finds the same one.
+``Removed``; ``erasure_requested`` deletes the contact (to the trash). Contacts are matched
+on their primary email, so a redelivery finds the same one.
 """
 
 from __future__ import annotations
@@ -87,6 +88,13 @@ class CiviCrm:
             "get",
             {"select": ["id"], "where": [["email_primary.email", "=", email]], "limit": 1},
         )
+        if payload.get("event") == "erasure_requested":
+            if not found:
+                return None
+            contact_id = int(found[0]["id"])
+            # to CiviCRM's trash, where the site's own retention rules apply
+            self._call(http, target, "Contact", "delete", {"where": [["id", "=", contact_id]]})
+            return str(contact_id)
         names = {
             "first_name": contact.get("firstName") or "",
             "last_name": contact.get("lastName") or "",
@@ -111,6 +119,7 @@ class CiviCrm:
             contact_id = int(created[0]["id"])
         group = target.config.get("groupId")
         event = payload.get("event")
+
         if event == "consent_withdrawn":
             if group:
                 self._group(http, target, contact_id, int(group), "Removed")

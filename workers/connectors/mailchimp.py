@@ -7,7 +7,8 @@ audience's GDPR "Email" permission) and ``baseUrl`` (default from the key's data
 Consent mapping: communication consent given to the org → ``subscribed`` (and the marketing
 permission enabled); otherwise the person is added as ``transactional`` (kept, never
 mailed) and an existing member's status is left as it is. ``consent_withdrawn`` sets the
-member ``unsubscribed``. The member id is the MD5 of the lowercased email, so a redelivery
+member ``unsubscribed``; ``erasure_requested`` deletes the member permanently. The member
+id is the MD5 of the lowercased email, so a redelivery
 updates the same member (idempotent).
 """
 
@@ -66,6 +67,10 @@ class Mailchimp:
         url = f"{self._base(target)}/3.0/lists/{target.config['listId']}/members/{member}"
         token = base64.b64encode(f"coalition-hub:{target.secrets['apiKey']}".encode()).decode()
         auth = {"authorization": f"Basic {token}"}
+        if payload.get("event") == "erasure_requested":
+            request = http.build_request("POST", f"{url}/actions/delete-permanent", headers=auth)
+            send(http, request, what="Mailchimp")
+            return member
         if payload.get("event") == "consent_withdrawn":
             send(
                 http,
