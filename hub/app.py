@@ -144,7 +144,7 @@ def create_app(
             CORSMiddleware,
             allow_origins=["*"],
             allow_methods=["GET", "POST"],
-            allow_headers=["content-type", "idempotency-key"],
+            allow_headers=["content-type", "idempotency-key", "x-altcha"],
             max_age=86400,
         )
     ]

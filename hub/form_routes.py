@@ -15,14 +15,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.db import UnitOfWork
 from hub.settings import Settings
 from hub.widget_routes import no_js_form, public_page_of
 from orgs.crypto import Keyring
-from orgs.intake import service
+from orgs.intake import altcha, service
 from orgs.intake.validation import IntakeValidationError
 from resolvers.intake import intake_options, meta_of
 
@@ -151,7 +151,14 @@ async def act(request: Request) -> Response:
     return _html(f"Thank you{name}!", f"<p>Your signature has been recorded.</p>{back}")
 
 
+async def altcha_challenge(request: Request) -> Response:
+    """A proof-of-work challenge for pages with ``"altcha": true`` (see orgs/intake/altcha.py)."""
+    keyring: Keyring = request.app.state.keyring
+    return JSONResponse(altcha.challenge(keyring), headers={"cache-control": "no-store"})
+
+
 routes: list[BaseRoute] = [
+    Route("/altcha/challenge", altcha_challenge, methods=["GET"]),
     Route("/act/{page}", form, methods=["GET"]),
     Route("/act/{page}", act, methods=["POST"]),
 ]

@@ -59,6 +59,7 @@ def meta_of(request: Request | None, flagged: str | None = None) -> RequestMeta:
         referer=request.headers.get("referer"),
         idempotency_key=request.headers.get("idempotency-key"),
         origin=request.headers.get("origin"),
+        altcha=request.headers.get("x-altcha"),
     )
 
 

@@ -34,6 +34,7 @@ class IntakePage:
     delivery_org_id: int | None
     double_opt_in: bool
     thank_you_email: bool
+    altcha: bool
     consent_version: str
     consent_versions: frozenset[str]
     embed_hosts: tuple[str, ...]
@@ -79,6 +80,7 @@ async def load_page(conn: AsyncConnection, page_id: int) -> IntakePage | None:
         delivery_org_id=row["delivery_org_id"],
         double_opt_in=bool(double_opt_in),
         thank_you_email=bool((row["config"] or {}).get("thankYouEmail")),
+        altcha=bool((row["config"] or {}).get("altcha")),
         consent_version=str(texts.get("current") or "default"),
         consent_versions=versions,
         embed_hosts=tuple(str(host).lower() for host in hosts if isinstance(host, str)),

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orgs.crypto import Keyring
-from orgs.intake import repository
+from orgs.intake import altcha, repository
 from orgs.intake.abuse import IntakeLimiter
 from orgs.intake.repository import IntakePage, SupporterRow
 from orgs.intake.validation import (
@@ -53,6 +53,7 @@ class RequestMeta:
     idempotency_key: str | None = None
     flagged: str | None = None  # already judged suspicious by the transport (honeypot, ...)
     origin: str | None = None  # the browser's Origin header, when it sent one
+    altcha: str | None = None  # the X-Altcha proof-of-work solution, when the page asks
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ def _key(meta: RequestMeta) -> str | None:
 def _flag(options: IntakeOptions, meta: RequestMeta, page: IntakePage) -> str | None:
     if meta.flagged:
         return meta.flagged
+    if page.altcha and not altcha.verify(options.keyring, meta.altcha):
+        return "altcha"
     if options.limiter is None:
         return None
     return options.limiter.flag(meta.ip, page.id)

@@ -252,6 +252,19 @@ class TestSigning:
         [signature] = await eventually(lambda: actions_of(live_hub, coalition.page.id))
         assert signature.testing is True
 
+    async def test_a_page_asking_for_proof_of_work_gets_it(
+        self, live_hub: LiveHub, open_widget: Opener
+    ) -> None:
+        # given a page that enables ALTCHA
+        coalition = await make_coalition(live_hub, config={"altcha": True})
+        opened = await open_widget(coalition.page.id)
+        # when a person signs
+        await fill_and_sign(opened.page)
+        await opened.page.wait_for_selector(".sh")
+        # then the browser solved the challenge: the signature counts
+        [signature] = await eventually(lambda: actions_of(live_hub, coalition.page.id))
+        assert signature.flagged is None
+
     async def test_returning_supporter_only_when_remembered(
         self, live_hub: LiveHub, open_widget: Opener
     ) -> None:
