@@ -62,6 +62,14 @@ class FakeCiviCrm:
         self.contacts.pop(cid)
         return [{"id": cid}]
 
+    def activity_get(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        wanted = {name: value for name, _, value in params["where"]}
+        return [
+            {"id": n + 1}
+            for n, a in enumerate(self.activities)
+            if all(a.get(k) == v for k, v in wanted.items())
+        ]
+
     def activity_create(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         values = params["values"]
         if values["source_contact_id"] not in self.contacts:

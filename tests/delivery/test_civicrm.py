@@ -69,6 +69,7 @@ class TestCiviCrm:
         _deliver(_target(url), _payload("ada@x.org", True))
         _deliver(_target(url), _payload("ada@x.org", True))
         assert len(fake.contacts) == 1
+        assert len(fake.activities) == 1  # the same delivery logs one activity
 
     def test_without_consent_no_group_and_withdrawal_removes(
         self, civicrm: tuple[FakeCiviCrm, str]

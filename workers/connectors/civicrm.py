@@ -124,7 +124,8 @@ class CiviCrm:
             if group:
                 self._group(http, target, contact_id, int(group), "Removed")
             return str(contact_id)
-        if event == "action_created":
+        delivery = str(payload.get("deliveryId", ""))
+        if event == "action_created" and not self._logged(http, target, contact_id, delivery):
             campaign = (payload.get("campaign") or {}).get("title") or "a petition"
             self._call(
                 http,
@@ -140,12 +141,33 @@ class CiviCrm:
                         "source_contact_id": contact_id,
                         "target_contact_id": [contact_id],
                         "status_id:name": "Completed",
+                        "details": f"coalition-hub:{delivery}",
                     }
                 },
             )
         if group and communication_consent(payload):
             self._group(http, target, contact_id, int(group), "Added")
         return str(contact_id)
+
+    def _logged(
+        self, http: httpx.Client, target: ConnectorTarget, contact_id: int, delivery: str
+    ) -> bool:
+        """Whether this delivery's activity exists already (a retry after a lost answer)."""
+        found = self._call(
+            http,
+            target,
+            "Activity",
+            "get",
+            {
+                "select": ["id"],
+                "where": [
+                    ["source_contact_id", "=", contact_id],
+                    ["details", "=", f"coalition-hub:{delivery}"],
+                ],
+                "limit": 1,
+            },
+        )
+        return bool(found)
 
     def _group(
         self, http: httpx.Client, target: ConnectorTarget, contact_id: int, group: int, status: str
