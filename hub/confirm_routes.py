@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.db import UnitOfWork
+from orgs.contacts.erasure import erase_everywhere, read_erasure_token
 from orgs.crypto import Keyring
 from orgs.intake import confirmation
 from orgs.intake.confirmation import Answer
@@ -55,4 +56,28 @@ async def confirm(request: Request) -> Response:
     return _page(title, body)
 
 
-routes: list[BaseRoute] = [Route("/confirm/{token}", confirm, methods=["GET", "POST"])]
+async def erase(request: Request) -> Response:
+    """The link of a person's own erasure request: every copy in the campaign goes."""
+    keyring: Keyring = request.app.state.keyring
+    supporter_id = read_erasure_token(keyring, request.path_params["token"])
+    if supporter_id is None:
+        return _page("Link expired", "This link is invalid or has expired.", 404)
+    if request.method == "GET":
+        # mail scanners follow links: erasing needs a click on a button (POST)
+        action = escape(str(request.url.path))
+        button = f'<form method="post" action="{action}"><button>Delete my details</button></form>'
+        return _page(
+            "Delete your details?",
+            "Every organisation of the campaign that holds your details will delete them.",
+            form=button,
+        )
+    uow: UnitOfWork = request.app.state.uow
+    async with uow.session() as session:
+        await erase_everywhere(await session.connection(), supporter_id)
+    return _page("Deleted", "Your details are being deleted by every organisation that held them.")
+
+
+routes: list[BaseRoute] = [
+    Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
+    Route("/erase/{token}", erase, methods=["GET", "POST"]),
+]

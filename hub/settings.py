@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Same person, page and action type within this window: a retry, not new.",
     )
+    contact_ref_ttl_days: int = Field(
+        default=30,
+        ge=0,
+        description="How long a signature's contactRef authorises follow-ups (shares) on the "
+        "pages of the org that issued it.",
+    )
     delivery_requeue_seconds: int = Field(
         default=300,
         ge=5,

@@ -53,7 +53,12 @@ class DemoCoalition:
 
 async def load_demo(session: AsyncSession) -> DemoCoalition:
     """Create the demo coalition if absent; always issue fresh owner tokens (only hashes stay)."""
-    campaign = await campaigns.campaign_by_name(session, CAMPAIGN)
+    lead = await organisations.org_by_name(session, ORGS[0][0])
+    campaign = (
+        await campaigns.campaign_in_namespace(session, lead.id, CAMPAIGN)
+        if lead is not None and lead.id is not None
+        else None
+    )
     created = campaign is None
     members: list[DemoOrg] = []
     for name, title, role, locale in ORGS:

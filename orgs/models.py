@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     LargeBinary,
     MetaData,
@@ -161,6 +162,7 @@ class DeliveryEvent(StrEnum):
     ERASURE_REQUESTED = "erasure_requested"
     CONFIRMATION_MAIL = "confirmation_mail"
     THANK_YOU_MAIL = "thank_you_mail"
+    ERASURE_LINK_MAIL = "erasure_link_mail"  # the person's own request: a signed link to them
 
 
 class DeliveryStatus(StrEnum):
@@ -272,14 +274,24 @@ class OneTimeToken(SQLModel, table=True):
 
 
 class Campaign(SQLModel, table=True):
+    """A campaign; its name is unique within the namespace of the org that created it.
+
+    Another tenant's campaign of the same name neither collides with nor is revealed to an
+    org (issue 10): names resolve through the caller's partnerships (orgs/scoping.py), or
+    qualified as ``<namespace org>/<name>``.
+    """
+
     __table_args__ = (
         CheckConstraint("name ~ '^[a-z0-9][a-z0-9_-]{1,62}$'", name="name_slug"),
         _choice("status", CampaignStatus),
+        UniqueConstraint("namespace_org_id", "name"),
     )
 
     id: int | None = _pk()
     org_id: int = _fk("org.id", ondelete="RESTRICT")  # the lead org
-    name: str = Field(sa_type=String(64), unique=True, index=True)
+    # the org that created the campaign: its name space (unchanged when the lead moves)
+    namespace_org_id: int = _fk("org.id", index=False, ondelete="RESTRICT")
+    name: str = Field(sa_type=String(64), index=True)
     title: str = Field(sa_type=String(200))
     goal: int | None = Field(default=None)
     status: str = Field(default=CampaignStatus.DRAFT.value, sa_type=String(16))
@@ -355,9 +367,6 @@ class Supporter(SQLModel, table=True):
     id: int | None = _pk()
     campaign_id: int = _fk("campaign.id", index=False)
     fingerprint: bytes = Field(sa_type=LargeBinary)
-    ref: str = Field(sa_type=String(64), unique=True, description="the public contactRef")
-    # carried in shared URLs (coalition_ref=...): identifies the sharer without the contactRef
-    referral_code: str | None = Field(default=None, sa_type=String(32), unique=True)
     first_action_page_id: int = _fk("action_page.id", ondelete="RESTRICT")
     confirmation: str = Field(default=ConfirmationStatus.NONE.value, sa_type=String(16))
     country: str | None = Field(default=None, sa_type=String(2))
@@ -368,10 +377,16 @@ class Supporter(SQLModel, table=True):
 
 
 class Contact(SQLModel, table=True):
-    """One org's copy of a supporter's personal data; exists only where the org is entitled."""
+    """One org's copy of a supporter's personal data; exists only where the org is entitled.
+
+    ``ref`` is the org's own reference for the person (contacts.ref, exports, deliveries):
+    another org's reference for the same person differs, so two orgs cannot join their lists
+    on it, and it authorises nothing.
+    """
 
     __table_args__ = (
         UniqueConstraint("supporter_id", "org_id"),
+        UniqueConstraint("org_id", "ref"),
         _choice("scope", ContactScope),
         Index("ix_contact_org_id_created_at", "org_id", "created_at"),
     )
@@ -379,6 +394,7 @@ class Contact(SQLModel, table=True):
     id: int | None = _pk()
     supporter_id: int = _fk("supporter.id", index=False)
     org_id: int = _fk("org.id")
+    ref: str = Field(sa_type=String(64))
     scope: str = Field(default=ContactScope.FULL.value, sa_type=String(16))
     payload: bytes = Field(sa_type=LargeBinary, description="encrypted JSON (orgs/crypto.py)")
     created_at: datetime = _created()
@@ -399,6 +415,8 @@ class Consent(SQLModel, table=True):
     supporter_id: int = _fk("supporter.id", index=False)
     org_id: int = _fk("org.id")
     action_page_id: int | None = _fk("action_page.id", nullable=True, ondelete="SET NULL")
+    # the action the decision was taken with: it grants the org that action's details (§5)
+    action_id: int | None = _fk("action.id", nullable=True, ondelete="SET NULL")
     purpose: str = Field(sa_type=String(16))
     given: bool
     wording_version: str | None = Field(default=None, sa_type=String(64))
@@ -439,11 +457,45 @@ class Action(SQLModel, table=True):
     referred_by_supporter_id: int | None = _fk(
         "supporter.id", nullable=True, index=False, ondelete="SET NULL"
     )
+    # the sharer's submission whose referral code brought this action (its page, its medium)
+    # (created after both tables: contact_ref also points back at action)
+    referred_by_ref_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("contact_ref.id", ondelete="SET NULL", use_alter=True),
+            nullable=True,
+        ),
+    )
     ref: str | None = Field(default=None, sa_type=String(64), index=True)  # anonymous actions
     dupe_rank: int = Field(default=0)
     testing: bool = Field(default=False)
     flagged: str | None = Field(default=None, sa_type=String(32), description="why not counted")
     idempotency_key: str | None = Field(default=None, sa_type=String(128))
+    created_at: datetime = _created()
+
+
+class ContactRef(SQLModel, table=True):
+    """A contactRef: the capability one submission hands back to its widget (DESIGN §5).
+
+    Every signature issues a fresh, unguessable ref (only its SHA-256 is stored). It
+    authorises follow-ups (addAction, linkActions) on pages of the issuing page's org in the
+    same campaign, for ``HUB_CONTACT_REF_TTL_DAYS``, and reveals nothing else: two
+    submissions of one person share no ref and no referral code.
+    """
+
+    __tablename__ = "contact_ref"
+    __table_args__ = (UniqueConstraint("ref_hash", "org_id"),)
+
+    id: int | None = _pk()
+    ref_hash: bytes = Field(sa_type=LargeBinary)
+    supporter_id: int = _fk("supporter.id")
+    org_id: int = _fk("org.id")  # the issuing page's org: the only org its ref reaches
+    campaign_id: int = _fk("campaign.id", index=False)
+    action_page_id: int = _fk("action_page.id", index=False)
+    action_id: int | None = _fk("action.id", nullable=True, index=False, ondelete="SET NULL")
+    # carried in shared URLs (coalition_ref=...): credits the sharer, identifies no one
+    referral_code: str | None = Field(default=None, sa_type=String(32), unique=True)
     created_at: datetime = _created()
 
 

@@ -1,22 +1,54 @@
-"""The one place that turns an authenticated subject into what it may read (DESIGN §5).
+"""The visibility rule (DESIGN §5), in one module: who may read what of whom.
 
-Repositories take a :class:`Scope`, never raw org ids from a request. A scope answers two
-questions: which orgs may the subject act for with a given permission, and the SQL filter
-that limits an org-owned table to those orgs. Anything returning personal data filters on
-``Contact.org_id`` through :meth:`Scope.org_filter`, so an org only ever reads its own
-Contact rows, which exist only where DESIGN §5 entitles it.
+Two halves, used by every path that returns or receives personal data (queries, exports,
+deliveries, the dashboard) and never restated elsewhere:
+
+* **Subject scope**: :class:`Scope` turns an authenticated subject into the orgs (and, via
+  partnerships, the campaigns) it may act for. Repositories take a scope, never raw ids from
+  a request; workers use :func:`system_scope` for exactly one org.
+* **Data rule**: which orgs a signature gives a Contact copy and with which scope
+  (:func:`grants`), the one list of delivery fields and the field mask (:func:`mask_contact`),
+  which of a supporter's actions an org may see and how much of each
+  (:func:`action_view`, :func:`mask_action`), and the contactRef capability rule
+  (:func:`ref_reaches`).
+
+An org reads a supporter only through its own Contact row (``Contact.org_id`` filtered by
+:meth:`Scope.org_filter`), and a Contact exists only where :func:`grants` entitles the org.
+An org erases only its own copy; every copy goes only at the person's own verified request
+(orgs/contacts/erasure.py).
+
+Who sees which fields of whom (docs/permissions.md has the same table):
+
+* the org whose page collected it: every contact field; the actions on its own pages;
+* an org given communication consent (lead opt-in): every field; the actions on its own
+  pages and each action whose consent granted it its copy;
+* the campaign's delivery org without consent: the delivery fields; each signature's
+  delivery fields (what, when);
+* anyone else: nothing (aggregate counts only).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from orgs.models import Campaign, Partnership, PartnershipStatus
+from orgs.models import (
+    Action,
+    Campaign,
+    Consent,
+    ConsentPurpose,
+    ContactScope,
+    Org,
+    Partnership,
+    PartnershipStatus,
+)
 from permissions.roles import Permission
 from permissions.subject import ANONYMOUS, Subject, system_subject
 
@@ -44,66 +76,78 @@ class Scope:
         result: ColumnElement[bool] = column.in_(sorted(ids))
         return result
 
-    def campaign_filter(self, column: Any, permission: Permission) -> ColumnElement[bool]:
-        """SQL condition limiting ``column`` (a ``campaign_id``) to readable campaigns.
-
-        A campaign is readable through a partnership of an org allowed ``permission``
-        that is active, or that has left (a partner that left keeps its own data).
-        """
-        ids = self.org_ids(permission)
-        if not ids:
-            return false()
-        return exists().where(
-            col(Partnership.campaign_id) == column,
-            col(Partnership.org_id).in_(sorted(ids)),
-            col(Partnership.status).in_(READABLE_STATUSES),
-        )
-
     async def campaign_membership(
         self,
         session: AsyncSession,
-        campaign_name: str,
+        campaign: str | int,
         permission: Permission,
         *,
         org_id: int | None = None,
         statuses: tuple[str, ...] | None = None,
     ) -> Membership | None:
-        """The campaign named ``campaign_name`` as seen by one of the subject's orgs.
+        """The campaign ``campaign`` as seen by one of the subject's orgs.
 
-        ``org_id`` picks the acting org (it must be one of the subject's orgs allowed
-        ``permission``); without it the subject's org with the strongest partnership is
-        used. ``None`` when the campaign does not exist or no allowed org takes part in it
-        with one of ``statuses`` (default: active or left), so "not yours" looks like
-        "not found".
+        ``campaign`` is an id, a name, or a name qualified with its name space
+        (``<org>/<name>``, see :func:`campaign_name_filter`). ``org_id`` picks the acting org
+        (it must be one of the subject's orgs allowed ``permission``); without it the
+        subject's org with the strongest partnership is used. ``None`` when the campaign
+        does not exist, no allowed org takes part in it with one of ``statuses`` (default:
+        :data:`READABLE_STATUSES`), or a bare name matches several of the subject's
+        campaigns: "not yours" looks like "not found".
         """
         ids = self.org_ids(permission) if org_id is None else self.org_ids(permission) & {org_id}
         if not ids:
             return None
         wanted = statuses if statuses is not None else READABLE_STATUSES
+        which = (
+            col(Campaign.id) == campaign
+            if isinstance(campaign, int)
+            else campaign_name_filter(campaign)
+        )
         result = await session.execute(
             select(Campaign, Partnership)
             .join(Partnership, col(Partnership.campaign_id) == col(Campaign.id))
             .where(
-                col(Campaign.name) == campaign_name,
+                which,
                 col(Partnership.org_id).in_(sorted(ids)),
                 col(Partnership.status).in_(wanted),
             )
             .order_by(col(Partnership.id))
         )
         rows: list[tuple[Campaign, Partnership]] = [(c, p) for c, p in result.all()]
-        if not rows:
+        if not rows or len({c.id for c, _ in rows}) > 1:
             return None
         rank = {"lead": 0, "coordinator": 1, "partner": 2}
         active = PartnershipStatus.ACTIVE.value
-        campaign, partnership = min(
+        found, partnership = min(
             rows, key=lambda r: (r[1].status != active, rank.get(r[1].role, 3))
         )
-        return Membership(campaign=campaign, partnership=partnership)
+        return Membership(campaign=found, partnership=partnership)
 
 
+def campaign_name_filter(name: str) -> ColumnElement[bool]:
+    """SQL condition for a campaign named ``name`` or ``<name space org>/<name>``.
+
+    Campaign names are unique only within the name space of the org that created them, so a
+    bare name may match other tenants' campaigns: callers combine this with a partnership of
+    the subject's orgs (or a public status), never use it alone to reveal a campaign.
+    """
+    space, _, bare = name.rpartition("/")
+    if not space:
+        return col(Campaign.name) == name
+    owner = aliased(Org)
+    return and_(
+        col(Campaign.name) == bare,
+        exists().where(col(owner.id) == col(Campaign.namespace_org_id), col(owner.name) == space),
+    )
+
+
+#: Partnerships through which an org reads its own data: it stays the controller of what it
+#: collected and what was consented to it after leaving or being removed (issue 10).
 READABLE_STATUSES: tuple[str, ...] = (
     PartnershipStatus.ACTIVE.value,
     PartnershipStatus.LEFT.value,
+    PartnershipStatus.REMOVED.value,
 )
 
 
@@ -127,7 +171,7 @@ class Membership:
 
     @property
     def reading_role(self) -> str | None:
-        """The role for reading the org's own data: kept after leaving."""
+        """The role for reading the org's own data: kept after leaving or removal."""
         if self.partnership.status not in READABLE_STATUSES:
             return None
         return self.partnership.role
@@ -143,3 +187,139 @@ def scope_for(subject: Subject) -> Scope:
 def system_scope(org_id: int) -> Scope:
     """Full rights in one org, for workers and services acting on that org's own behalf."""
     return Scope(system_subject(org_id))
+
+
+# --- the data rule --------------------------------------------------------------------------
+
+#: The contact fields the delivery org receives without consent: what delivering the
+#: signatures to the target needs. The one list (intake, contacts, exports, payloads use it).
+DELIVERY_CONTACT_FIELDS: tuple[str, ...] = ("firstName", "lastName")
+DELIVERY_ADDRESS_FIELDS: tuple[str, ...] = ("country", "postcode", "locality")
+
+
+def mask_contact(data: Mapping[str, Any], scope: str) -> dict[str, Any]:
+    """The fields of a contact payload an org with a Contact of ``scope`` may see."""
+    if scope == ContactScope.FULL.value:
+        return dict(data)
+    if scope != ContactScope.DELIVERY.value:
+        return {}
+    out = {k: data[k] for k in DELIVERY_CONTACT_FIELDS if data.get(k) not in (None, "")}
+    raw = data.get("address")
+    if isinstance(raw, Mapping):
+        address = {k: raw[k] for k in DELIVERY_ADDRESS_FIELDS if raw.get(k) not in (None, "")}
+        if address:
+            out["address"] = address
+    return out
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What one signature gives each org (DESIGN §5).
+
+    ``contacts``: org -> Contact scope it gets from this signature; ``consents``: the
+    decisions as shown, (org, purpose, given); ``recipients``: the orgs told of the action
+    (those it gave a copy: only they may see its details).
+    """
+
+    contacts: dict[int, ContactScope] = field(default_factory=dict)
+    consents: list[tuple[int, ConsentPurpose, bool]] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[int]:
+        return sorted(self.contacts)
+
+
+def grants(
+    *,
+    page_org_id: int,
+    lead_org_id: int,
+    delivery_org_id: int | None,
+    opt_in: bool | None,
+    lead_opt_in: bool | None,
+) -> Grants:
+    """Contact copies and consent decisions of one signature.
+
+    1. the page's org collected the data: a full copy;
+    2. the lead org with lead opt-in: a full copy;
+    3. the delivery org: full when 1 or 2 already applies to it, else delivery fields only.
+    A consent box that was not shown (None) records nothing and grants nothing.
+    """
+    communication = ConsentPurpose.COMMUNICATION
+    result = Grants(contacts={page_org_id: ContactScope.FULL})
+    if opt_in is not None:
+        result.consents.append((page_org_id, communication, opt_in))
+    if lead_org_id != page_org_id:
+        if lead_opt_in is not None:
+            result.consents.append((lead_org_id, communication, lead_opt_in))
+        if lead_opt_in:
+            result.contacts[lead_org_id] = ContactScope.FULL
+    elif opt_in is None and lead_opt_in is not None:
+        result.consents.append((page_org_id, communication, lead_opt_in))
+    if delivery_org_id is not None:
+        result.consents.append((delivery_org_id, ConsentPurpose.DELIVERY, True))
+        result.contacts.setdefault(delivery_org_id, ContactScope.DELIVERY)
+    return result
+
+
+class ActionView(StrEnum):
+    """How much of one action an org may see."""
+
+    FULL = "full"  # taken on the org's own page, or its consent granted the org its copy
+    DELIVERY = "delivery"  # the delivery purpose: that it happened, what and when
+
+
+#: The action fields of the DELIVERY view (payload and API names).
+ACTION_DELIVERY_FIELDS: tuple[str, ...] = ("id", "actionType", "createdAt")
+
+
+def action_view(org_id: Any, action: Any = Action) -> ColumnElement[str | None]:
+    """SQL: this org's :class:`ActionView` of ``action`` (a row of ``action``), NULL: none.
+
+    An org sees an action's details only when the action was taken on its own page, or when
+    that action itself granted the org its copy (communication consent given with it:
+    full; the delivery purpose: delivery fields only). Aggregates are not personal data
+    and do not go through this.
+    """
+    granted = aliased(Consent)
+    given_with = [col(granted.action_id) == action.id, col(granted.org_id) == org_id]
+    consented = exists().where(
+        *given_with,
+        col(granted.purpose) == ConsentPurpose.COMMUNICATION.value,
+        col(granted.given).is_(True),
+    )
+    delivery = exists().where(*given_with, col(granted.purpose) == ConsentPurpose.DELIVERY.value)
+    view: ColumnElement[str | None] = case(
+        (action.org_id == org_id, literal(ActionView.FULL.value)),
+        (consented, literal(ActionView.FULL.value)),
+        (delivery, literal(ActionView.DELIVERY.value)),
+        else_=None,
+    )
+    return view
+
+
+def visible_actions(org_id: int, *columns: Any) -> Select[Any]:
+    """SELECT ``columns`` and this org's view of every action it may see (view not NULL)."""
+    view = action_view(org_id).label("view")
+    return select(*columns, view).where(view.is_not(None))
+
+
+def mask_action(action: Mapping[str, Any], view: str | None) -> dict[str, Any] | None:
+    """The fields of an action (payload/API names) an org with ``view`` may see."""
+    if view == ActionView.FULL.value:
+        return dict(action)
+    if view == ActionView.DELIVERY.value:
+        return {k: action[k] for k in ACTION_DELIVERY_FIELDS if k in action}
+    return None
+
+
+# --- contactRef: a capability of one submission ----------------------------------------------
+
+
+def ref_reaches(*, issued_org_id: int, page_org_id: int, age_seconds: float, ttl: float) -> bool:
+    """Whether a contactRef issued on one of ``issued_org_id``'s pages authorises a follow-up
+    on a page of ``page_org_id`` (same campaign: the lookup is by campaign).
+
+    Only pages of the issuing page's org, for ``ttl`` seconds; it never reaches the
+    supporter's other submissions.
+    """
+    return issued_org_id == page_org_id and age_seconds < ttl

@@ -46,6 +46,7 @@ def intake_options(settings: Settings, keyring: Keyring) -> IntakeOptions:
         ),
         window_seconds=settings.intake_retry_window_seconds,
         own_host=urlsplit(settings.public_url).hostname,
+        ref_ttl_seconds=settings.contact_ref_ttl_days * 86400,
     )
 
 
@@ -83,4 +84,6 @@ async def add_action(ctx: Context, page_id: int, **submission: Any) -> Receipt:
 
 async def link_actions(ctx: Context, page_id: int, contact_ref: str, refs: list[str]) -> Receipt:
     conn = await (await ctx.session()).connection()
-    return await service.link_actions(conn, page_id, contact_ref=contact_ref, link_refs=refs)
+    return await service.link_actions(
+        conn, options(ctx), page_id, contact_ref=contact_ref, link_refs=refs
+    )

@@ -26,11 +26,11 @@ class ConsentsBySupporterLoader(DataLoader[int, list[Consent]]):
         super().__init__(load_fn=load)
 
 
-class ActionsBySupporterLoader(DataLoader[int, list[tuple[Action, str]]]):
-    """Each supporter's actions on the campaign, with the page name."""
+class ActionsBySupporterLoader(DataLoader[int, list[tuple[Action, str, str]]]):
+    """Each supporter's actions the org may see, with the page name and the org's view."""
 
     def __init__(self, ctx: Context, membership: Membership) -> None:
-        async def load(keys: Sequence[int]) -> list[list[tuple[Action, str]]]:
+        async def load(keys: Sequence[int]) -> list[list[tuple[Action, str, str]]]:
             found = await contacts.actions_by_supporter(
                 await ctx.session(), ctx.scope, membership, keys
             )

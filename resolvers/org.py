@@ -33,9 +33,18 @@ async def pages_of(ctx: Context, org_id: int) -> list[ActionPage]:
     return await pages.pages_of_org(await ctx.session(), ctx.scope, org_id)
 
 
-async def campaign(ctx: Context, name: str) -> Campaign | None:
-    return await campaigns.member_campaign_by_name(await ctx.session(), ctx.scope, name)
+async def campaign(ctx: Context, campaign_id: int) -> Campaign | None:
+    return await campaigns.member_campaign(await ctx.session(), ctx.scope, campaign_id)
 
 
 async def page(ctx: Context, page_id: int) -> ActionPage | None:
     return await pages.member_page_by_id(await ctx.session(), ctx.scope, page_id)
+
+
+async def org_name(ctx: Context, org_id: int) -> str:
+    """An org's name (public: it prefixes its pages and campaigns), cached for the request."""
+    key = f"org-name:{org_id}"
+    if key not in ctx.loaders:
+        ctx.loaders[key] = await organisations.org_name(await ctx.session(), org_id)
+    name: str = ctx.loaders[key]
+    return name

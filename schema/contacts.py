@@ -15,15 +15,13 @@ from orgs.models import Action as ActionRow
 from orgs.models import Contact as ContactRow
 from orgs.models import ContactScope
 from orgs.models import Supporter as SupporterRow
-from orgs.scoping import Membership
+from orgs.scoping import Membership, mask_action, mask_contact
 from resolvers import contacts as resolvers
 from resolvers.context import Context
 from resolvers.loaders import ActionsBySupporterLoader, ConsentsBySupporterLoader, loader
 from schema.coalition import CoalitionError, CoalitionErrorCode
 from schema.permissions import require_scope
 from schema.scalars import JsonValue
-
-DELIVERY_ADDRESS = ("country", "postcode", "locality")
 
 
 @strawberry.enum
@@ -41,6 +39,9 @@ class ContactFilter:
     consent: ConsentStatus | None = None
     action_type: str | None = None
     source: str | None = None
+    flagged: bool | None = strawberry.field(
+        default=None, description="true: only flagged contacts; false: only the others."
+    )
 
     def spec(self) -> ContactFilterSpec:
         return ContactFilterSpec(
@@ -50,6 +51,7 @@ class ContactFilter:
             consent=self.consent.value if self.consent else None,
             action_type=self.action_type,
             source=self.source,
+            flagged=self.flagged,
         )
 
 
@@ -83,41 +85,67 @@ class Tracking:
     location: str | None
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "One of the supporter's actions your org may see: those on your own pages, and those "
+        "whose consent gave your org its copy. As the delivery org without consent you see "
+        "only what the action was and when (page, tracking and custom fields are null)."
+    )
+)
 class ContactAction:
     id: int
     action_type: str
     created_at: datetime
-    page: str
+    page: str | None
     tracking: Tracking | None
     custom_fields: JsonValue | None
+    flagged: bool | None
 
     @classmethod
-    def build(cls, row: ActionRow, page: str, *, delivery: bool) -> ContactAction:
+    def build(cls, row: ActionRow, page: str, view: str) -> ContactAction:
         assert row.id is not None
-        tracking = Tracking(
-            source=row.source,
-            medium=row.medium,
-            campaign=row.tracking_campaign,
-            content=row.content,
-            location=row.location,
+        shown = mask_action(
+            {
+                "id": row.id,
+                "actionType": row.action_type,
+                "createdAt": row.created_at,
+                "page": page,
+                "tracking": Tracking(
+                    source=row.source,
+                    medium=row.medium,
+                    campaign=row.tracking_campaign,
+                    content=row.content,
+                    location=row.location,
+                ),
+                "customFields": JsonValue(row.custom_fields),
+                "flagged": row.flagged is not None,
+            },
+            view,
         )
+        assert shown is not None
         return cls(
             id=row.id,
             action_type=row.action_type,
             created_at=row.created_at,
-            page=page,
-            tracking=None if delivery else tracking,
-            custom_fields=None if delivery else JsonValue(row.custom_fields),
+            page=shown.get("page"),
+            tracking=shown.get("tracking"),
+            custom_fields=shown.get("customFields"),
+            flagged=shown.get("flagged"),
         )
 
 
 @strawberry.type
 class Contact:
     id: int
-    ref: str
+    ref: str = strawberry.field(
+        description="Your org's own reference for this person (another org's differs)."
+    )
     scope: str
     created_at: datetime
+    flagged: bool = strawberry.field(
+        description="Every action of this person your org can see was flagged (bot, rate "
+        "limit, ...): review before use; excluded from exports unless asked."
+    )
     first_name: str | None
     last_name: str | None
     email: str | None
@@ -133,29 +161,38 @@ class Contact:
 
     @classmethod
     def build(
-        cls, row: ContactRow, supporter: SupporterRow, data: dict[str, Any], member: Membership
+        cls,
+        row: ContactRow,
+        supporter: SupporterRow,
+        data: dict[str, Any],
+        member: Membership,
+        flagged: bool,
     ) -> Contact:
         assert row.id is not None
         assert supporter.id is not None
-        delivery = row.scope == ContactScope.DELIVERY.value
-        raw = data.get("address") if isinstance(data.get("address"), dict) else None
+        shown = mask_contact(data, row.scope)
+        raw = shown.get("address")
         address = None
-        if raw is not None:
-            keys = DELIVERY_ADDRESS if delivery else (*DELIVERY_ADDRESS, "region", "street")
+        if isinstance(raw, dict):
             address = ContactAddress(
-                **{k: raw.get(k) for k in keys},
-                street_number=None if delivery else raw.get("streetNumber"),
+                country=raw.get("country"),
+                postcode=raw.get("postcode"),
+                locality=raw.get("locality"),
+                region=raw.get("region"),
+                street=raw.get("street"),
+                street_number=raw.get("streetNumber"),
             )
         return cls(
             id=row.id,
-            ref=supporter.ref,
+            ref=row.ref,
             scope=row.scope,
             created_at=row.created_at,
-            first_name=data.get("firstName"),
-            last_name=data.get("lastName"),
-            email=None if delivery else data.get("email"),
-            phone=None if delivery else data.get("phone"),
-            birth_date=None if delivery else data.get("birthDate"),
+            flagged=flagged,
+            first_name=shown.get("firstName"),
+            last_name=shown.get("lastName"),
+            email=shown.get("email"),
+            phone=shown.get("phone"),
+            birth_date=shown.get("birthDate"),
             address=address,
             membership=member,
             supporter_id=supporter.id,
@@ -186,7 +223,7 @@ class Contact:
         rows = await loader(info.context, ActionsBySupporterLoader, self.membership).load(
             self.supporter_id
         )
-        return [ContactAction.build(a, page, delivery=self.delivery_only) for a, page in rows]
+        return [ContactAction.build(a, page, view) for a, page, view in rows]
 
 
 @strawberry.type
@@ -225,7 +262,10 @@ class ContactQuery:
             return None
         spec = filter.spec() if filter else ContactFilterSpec()
         rows, more = await resolvers.contacts(ctx, member, spec, first, after)
-        nodes = [Contact.build(c, s, ctx.keyring.decrypt_json(c.payload), member) for c, s in rows]
+        nodes = [
+            Contact.build(c, s, ctx.keyring.decrypt_json(c.payload), member, flag)
+            for c, s, flag in rows
+        ]
         end = resolvers.encode_cursor(nodes[-1].id) if nodes else after
         return ContactConnection(
             nodes=nodes, page_info=PageInfo(end_cursor=end, has_next_page=more)
@@ -243,6 +283,9 @@ class ExportContactsInput:
     campaign: str
     format: ExportFormat = ExportFormat.CSV
     org: str | None = None
+    include_flagged: bool = strawberry.field(
+        default=False, description="Also export flagged contacts (their flagged column says so)."
+    )
 
 
 @strawberry.type
@@ -271,7 +314,11 @@ class ContactMutation:
         self, info: Info[Context, None], input: ExportContactsInput
     ) -> ExportContactsResult:
         link = await resolvers.export_link(
-            info.context, input.campaign, input.org, ExportFormatSpec(input.format.value)
+            info.context,
+            input.campaign,
+            input.org,
+            ExportFormatSpec(input.format.value),
+            include_flagged=input.include_flagged,
         )
         if link is None:
             return ExportContactsErrors(
@@ -313,8 +360,9 @@ RequestErasureResult = Annotated[
 class ErasureMutation:
     @strawberry.mutation(
         description=(
-            "A supporter asked your org to delete them: every org holding a copy is told "
-            "(erasure_requested) and every copy is purged."
+            "A supporter asked your org to delete them: your org's copy is purged and your "
+            "tools are told (erasure_requested). Other orgs' copies are theirs: the person "
+            "erases every copy with requestMyErasure."
         ),
         permission_classes=[require_scope("contacts:read")],
     )
@@ -335,3 +383,56 @@ class ErasureMutation:
                 ]
             )
         return RequestErasureSuccess(contact_ref=input.contact_ref)
+
+
+@strawberry.input
+class RequestMyErasureInput:
+    email: str = strawberry.field(description="The address you signed with.")
+    campaign: str = strawberry.field(
+        description="The campaign's name (as its pages show it) or <org>/<name>."
+    )
+
+
+@strawberry.type
+class RequestMyErasureSuccess:
+    message: str
+
+
+@strawberry.type
+class RequestMyErasureErrors:
+    errors: list[CoalitionError]
+
+
+RequestMyErasureResult = Annotated[
+    RequestMyErasureSuccess | RequestMyErasureErrors, strawberry.union("RequestMyErasureResult")
+]
+
+MY_ERASURE_ANSWER = (
+    "If this campaign holds this address, a link to delete your details everywhere in the "
+    "campaign is on its way to it."
+)
+
+
+@strawberry.type
+class PublicErasureMutation:
+    @strawberry.mutation(
+        description=(
+            "Anyone may ask to delete their own details from every organisation of a "
+            "campaign: a signed link is mailed to the address; following it erases every "
+            "copy. The answer is the same whatever the address."
+        )
+    )
+    async def request_my_erasure(
+        self, info: Info[Context, None], input: RequestMyErasureInput
+    ) -> RequestMyErasureResult:
+        if not await resolvers.request_my_erasure(info.context, input.email, input.campaign):
+            return RequestMyErasureErrors(
+                errors=[
+                    CoalitionError(
+                        field="email",
+                        code=CoalitionErrorCode.INVALID,
+                        message="is not a valid email address",
+                    )
+                ]
+            )
+        return RequestMyErasureSuccess(message=MY_ERASURE_ANSWER)

@@ -16,18 +16,28 @@ from schema.permissions import IsAuthenticated
 from schema.scalars import JsonValue
 
 
-@strawberry.federation.type(keys=["name"])
+@strawberry.federation.type(keys=["id"])
 class Campaign:
     id: int
-    name: str
+    name: str = strawberry.field(
+        description="Unique within the org that created it; see qualifiedName."
+    )
     title: str
     goal: int | None
     status: str
     lead_org_id: strawberry.Private[int]
+    namespace_org_id: strawberry.Private[int]
+
+    @strawberry.field(
+        description="<creating org>/<name>: names this campaign unambiguously in any argument."
+    )
+    async def qualified_name(self, info: Info[Context, None]) -> str:
+        space = await resolvers.org_name(info.context, self.namespace_org_id)
+        return f"{space}/{self.name}"
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, None], name: str) -> Campaign | None:
-        row = await resolvers.campaign(info.context, name)
+    async def resolve_reference(cls, info: Info[Context, None], id: int) -> Campaign | None:
+        row = await resolvers.campaign(info.context, int(id))
         return cls.from_row(row) if row else None
 
     @classmethod
@@ -40,6 +50,7 @@ class Campaign:
             goal=row.goal,
             status=row.status,
             lead_org_id=row.org_id,
+            namespace_org_id=row.namespace_org_id,
         )
 
 

@@ -24,7 +24,12 @@ from strawberry.tools import merge_types
 
 from schema.auth import AuthMutation
 from schema.coalition import CoalitionMutation
-from schema.contacts import ContactMutation, ContactQuery, ErasureMutation
+from schema.contacts import (
+    ContactMutation,
+    ContactQuery,
+    ErasureMutation,
+    PublicErasureMutation,
+)
 from schema.delivery import DeliveryMutation, DeliveryQuery
 from schema.extensions import InputErrors, UnitOfWork
 from schema.intake import IntakeMutation
@@ -56,6 +61,7 @@ MUTATIONS: tuple[type, ...] = (
     SsoMutation,
     DeliveryMutation,
     ErasureMutation,
+    PublicErasureMutation,
 )
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")

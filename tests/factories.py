@@ -100,6 +100,7 @@ async def make_campaign(
             "versions": {"v1": {"optIn": "Email me, {org}", "leadOptIn": "Email me, {lead}"}},
         },
     )
+    kw.setdefault("namespace_org_id", lead.id)
     campaign = await _save(session, Campaign(org_id=lead.id, name=name, **kw))
     await make_partnership(session, campaign, lead, role=PartnerRole.LEAD)
     return campaign  # type: ignore[no-any-return]
@@ -149,7 +150,6 @@ async def make_supporter(
         Supporter(
             campaign_id=page.campaign_id,
             fingerprint=keyring.fingerprint(email.lower()),
-            ref=secrets.token_urlsafe(16),
             first_action_page_id=page.id,
             **kw,
         ),
@@ -167,7 +167,13 @@ async def make_contact(
     payload = keyring.encrypt_json(data or {"email": "someone@example.net", "firstName": "Sam"})
     return await _save(  # type: ignore[no-any-return]
         session,
-        Contact(supporter_id=supporter.id, org_id=org.id, scope=scope.value, payload=payload),
+        Contact(
+            supporter_id=supporter.id,
+            org_id=org.id,
+            scope=scope.value,
+            payload=payload,
+            ref=secrets.token_urlsafe(12),
+        ),
     )
 
 

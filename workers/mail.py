@@ -13,19 +13,27 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from orgs.contacts.erasure import erasure_token
 from orgs.crypto import Keyring
+from orgs.delivery import payload as payloads
+from orgs.delivery import repository as deliveries
+from orgs.delivery.payload import Facts
 from orgs.intake.confirmation import Answer, token
-from workers import repository
+from orgs.outbox.repository import DeliveryJob
+from orgs.scoping import system_scope
 from workers.connectors.base import PermanentFailure, RetryableFailure
-from workers.repository import DeliveryJob
 
 SMTP_TIMEOUT_SECONDS = 10
+KINDS = {
+    "confirmation_mail": "confirmation",
+    "thank_you_mail": "thank_you",
+    "erasure_link_mail": "erasure",
+}
 
 DEFAULTS: dict[str, dict[str, str]] = {
     "confirmation": {
@@ -40,6 +48,22 @@ DEFAULTS: dict[str, dict[str, str]] = {
             "<p>Please confirm that you signed <strong>{{ campaign.title }}</strong>.</p>"
             '<p><a href="{{ accept_url }}">Yes, I signed</a></p>'
             '<p><a href="{{ reject_url }}">It wasn\'t me: delete my details</a></p>'
+        ),
+    },
+    "erasure": {
+        "subject": "Delete your details: {{ campaign.title }}",
+        "text": (
+            "Hello {{ first_name or 'there' }},\n\n"
+            'Someone (we hope you) asked to delete your details from "{{ campaign.title }}" '
+            "at every organisation of the campaign. To confirm, open:\n{{ erase_url }}\n\n"
+            "If you did not ask, ignore this mail: nothing changes.\n"
+        ),
+        "html": (
+            "<p>Hello {{ first_name or 'there' }},</p>"
+            "<p>Someone (we hope you) asked to delete your details from "
+            "<strong>{{ campaign.title }}</strong> at every organisation of the campaign.</p>"
+            '<p><a href="{{ erase_url }}">Yes, delete my details</a></p>'
+            "<p>If you did not ask, ignore this mail: nothing changes.</p>"
         ),
     },
     "thank_you": {
@@ -116,17 +140,7 @@ class Mailer:
     smtp_url: str | None = None
 
     def _server(self, conn: Connection, org_id: int) -> SmtpServer:
-        row = (
-            conn.execute(
-                text(
-                    "SELECT config, secrets_encrypted FROM connector "
-                    "WHERE org_id = :o AND kind = 'smtp' AND enabled ORDER BY id LIMIT 1"
-                ),
-                {"o": org_id},
-            )
-            .mappings()
-            .first()
-        )
+        row = deliveries.smtp_connector(conn, system_scope(org_id), org_id)
         if row is not None:
             secrets = (
                 self.keyring.decrypt_json(bytes(row["secrets_encrypted"]))
@@ -141,34 +155,33 @@ class Mailer:
         return SmtpServer.from_url(self.smtp_url)
 
     def send_for(self, conn: Connection, job: DeliveryJob) -> None:
-        if job.supporter_id is None:
-            raise PermanentFailure("the supporter of this mail no longer exists")
-        found = repository.facts(
-            conn, org_id=job.org_id, supporter_id=job.supporter_id, action_id=job.action_id
-        )
-        blob = repository.contact_payload(conn, org_id=job.org_id, supporter_id=job.supporter_id)
-        if found is None or blob is None:
-            raise PermanentFailure("the supporter of this mail no longer exists")
-        contact = self.keyring.decrypt_json(blob)
-        if not contact.get("email"):
+        """Send the mail of ``job`` to the supporter, from the org's own copy of the address."""
+        try:
+            found = payloads.facts(conn, system_scope(job.org_id), self.keyring, job)
+        except payloads.NothingToDeliver:
+            raise PermanentFailure("the supporter of this mail no longer exists") from None
+        if not found.contact.get("email"):
             raise PermanentFailure("no email address to write to")
-        kind = "confirmation" if job.event == "confirmation_mail" else "thank_you"
-        message = self.compose(kind, found, contact, job.supporter_id)
+        kind = KINDS[job.event]
+        assert job.supporter_id is not None
+        message = self.compose(kind, found, job.supporter_id)
         self._server(conn, job.org_id).send(message)
 
-    def compose(
-        self, kind: str, found: dict[str, Any], contact: dict[str, Any], supporter_id: int
-    ) -> EmailMessage:
+    def compose(self, kind: str, found: Facts, supporter_id: int) -> EmailMessage:
         base = self.public_url.rstrip("/")
+        contact = found.contact
+        facts = found.context
         context = {
             "first_name": contact.get("firstName"),
-            "campaign": {"name": found["campaign_name"], "title": found["campaign_title"]},
-            "org": {"name": found["org_name"], "title": found["org_title"]},
+            "campaign": {"name": facts["campaign_name"], "title": facts["campaign_title"]},
+            "org": {"name": facts["org_name"], "title": facts["org_title"]},
             "accept_url": f"{base}/confirm/{token(self.keyring, supporter_id, Answer.ACCEPT)}",
             "reject_url": f"{base}/confirm/{token(self.keyring, supporter_id, Answer.REJECT)}",
+            "erase_url": f"{base}/erase/{erasure_token(self.keyring, supporter_id)}",
         }
-        templates = found.get("templates") or {}
-        locale = str(found.get("locale") or "en")
+        page = found.page or {}
+        templates = page.get("templates") or {}
+        locale = str(page.get("locale") or "en")
         own = (templates.get(locale) or templates.get(locale.split("_")[0]) or {}).get(kind) or {}
         chosen = {**DEFAULTS[kind], **{k: v for k, v in own.items() if isinstance(v, str)}}
         message = EmailMessage()

@@ -19,9 +19,12 @@ import httpx
 import structlog
 from sqlalchemy import Connection, Engine
 
+from orgs.contacts.repository import purge_after_erasure
 from orgs.crypto import Keyring
-from workers import payload as payloads
-from workers import repository
+from orgs.delivery import payload as payloads
+from orgs.delivery import repository as deliveries
+from orgs.outbox import repository
+from orgs.scoping import system_scope
 from workers.connectors import base
 from workers.connectors.base import ConnectorTarget, PermanentFailure, RetryableFailure
 from workers.mail import Mailer
@@ -95,7 +98,7 @@ class Pipeline:
     def _after(self, conn: Connection, job: repository.DeliveryJob) -> None:
         """An erasure that reached the org's tool (or never can) ends with forgetting."""
         if job.event == "erasure_requested" and job.supporter_id is not None:
-            repository.purge_after_erasure(conn, job.id, job.supporter_id, job.org_id)
+            purge_after_erasure(conn, job.id, job.supporter_id, job.org_id)
 
     def _failed(
         self,
@@ -118,7 +121,8 @@ class Pipeline:
                 raise RetryableFailure("no mailer in this worker")
             self.mailer.send_for(conn, job)
             return
-        row = repository.connector(conn, job.connector_id)
+        scope = system_scope(job.org_id)
+        row = deliveries.connector_row(conn, scope, job.connector_id)
         if row is None or not row["enabled"]:
             raise PermanentFailure("the connector was removed or disabled")
         secrets = (
@@ -137,7 +141,10 @@ class Pipeline:
             public_key=row["public_key"],
             allow_private_networks=self.allow_private_networks,
         )
-        body = payloads.build(conn, self.keyring, job)
+        try:
+            body = payloads.build(conn, scope, self.keyring, job)
+        except payloads.NothingToDeliver as reason:
+            raise PermanentFailure(str(reason)) from None
         try:
             base.connector_for(target.kind).deliver(target, body, http)
         except base.DeliveryFailure:

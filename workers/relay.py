@@ -15,7 +15,7 @@ from collections.abc import Callable
 import structlog
 from sqlalchemy import Engine
 
-from workers import repository
+from orgs.outbox import repository
 from workers.metrics import ENQUEUED
 
 log = structlog.get_logger(__name__)

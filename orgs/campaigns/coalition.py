@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.audit import repository as audit
 from orgs.campaigns import repository
-from orgs.campaigns.service import CampaignError, create_campaign
+from orgs.campaigns.service import CampaignError, CampaignExists, create_campaign
 from orgs.models import (
     ActionPage,
     Campaign,
@@ -28,8 +28,8 @@ from orgs.models import (
 )
 from orgs.organisations import repository as organisations
 from orgs.pages import repository as pages
-from orgs.pages.service import PageError, create_page
-from orgs.scoping import Membership, Scope
+from orgs.pages.service import PageError, PageExists, create_page
+from orgs.scoping import Membership, Scope, system_scope
 from permissions import policies
 from permissions.policies import Decision, Denied
 from permissions.roles import Permission
@@ -116,7 +116,7 @@ async def add_campaign(
     try:
         campaign = await create_campaign(session, lead, name, title, goal=goal, config=config)
     except CampaignError as e:
-        code = ErrorCode.ALREADY_EXISTS if "already exists" in str(e) else ErrorCode.INVALID
+        code = ErrorCode.ALREADY_EXISTS if isinstance(e, CampaignExists) else ErrorCode.INVALID
         raise CoalitionError("name", code, str(e)) from e
     await _audit(session, scope, lead.id, "campaign.add", campaign, name=name)
     return campaign
@@ -221,10 +221,24 @@ async def _own_partnership(
     own = await _own_org(session, scope, org)
     assert own.id is not None
     _require(policies.can_answer_partnership(scope.subject, own.id), "org")
-    row = await repository.campaign_by_name(session, campaign)
+    row = await _invited_or_public(session, campaign, own.id)
     if row is None or row.id is None:
         raise _not_found("campaign", "campaign")
     return row, own, await repository.partnership_of(session, row.id, own.id)
+
+
+async def _invited_or_public(session: AsyncSession, campaign: str, org_id: int) -> Campaign | None:
+    """A campaign the org may name without taking part in it: one it has a partnership row in
+    (an invitation, a request), else a public (non-draft) one named unambiguously. Drafts of
+    other tenants stay invisible."""
+    scope = system_scope(org_id)
+    any_status = tuple(s.value for s in PartnershipStatus)
+    m = await scope.campaign_membership(
+        session, campaign, Permission.MANAGE_PARTNERS, org_id=org_id, statuses=any_status
+    )
+    if m is not None:
+        return m.campaign
+    return await repository.public_campaign(session, campaign)
 
 
 async def _answer(
@@ -443,26 +457,24 @@ async def add_action_page(
             config=dict(template.config) if template else {},
         )
     except PageError as e:
-        code = ErrorCode.ALREADY_EXISTS if "already exists" in str(e) else ErrorCode.INVALID
+        code = ErrorCode.ALREADY_EXISTS if isinstance(e, PageExists) else ErrorCode.INVALID
         raise CoalitionError("name", code, str(e)) from e
     await _audit(session, scope, m.org_id, "page.add", page, name=name)
     return page
 
 
-async def _own_page(session: AsyncSession, scope: Scope, name: str) -> tuple[ActionPage, str]:
+async def _own_page(session: AsyncSession, scope: Scope, name: str) -> ActionPage:
     """A page of one of the subject's orgs allowed to manage pages, and its partner role."""
     page = await pages.page_by_name(session, name)
     if page is None or not scope.allows(page.org_id, Permission.MANAGE_PAGES):
         raise _not_found("page", "page")
-    campaign = await repository.campaign_by_id(session, page.campaign_id)
-    assert campaign is not None
     m = await scope.campaign_membership(
-        session, campaign.name, Permission.MANAGE_PAGES, org_id=page.org_id, statuses=(ACTIVE,)
+        session, page.campaign_id, Permission.MANAGE_PAGES, org_id=page.org_id, statuses=(ACTIVE,)
     )
     _require(
         policies.can_manage_own_page(scope.subject, page.org_id, m.role if m else None), "page"
     )
-    return page, campaign.name
+    return page
 
 
 async def _set_page_status(
@@ -492,7 +504,7 @@ async def _set_page_status(
 
 
 async def request_launch(session: AsyncSession, scope: Scope, page: str) -> ActionPage:
-    row, _ = await _own_page(session, scope, page)
+    row = await _own_page(session, scope, page)
     return await _set_page_status(
         session,
         scope,
@@ -504,14 +516,14 @@ async def request_launch(session: AsyncSession, scope: Scope, page: str) -> Acti
 
 
 async def pause_page(session: AsyncSession, scope: Scope, page: str) -> ActionPage:
-    row, _ = await _own_page(session, scope, page)
+    row = await _own_page(session, scope, page)
     return await _set_page_status(
         session, scope, row, (PageStatus.LIVE,), PageStatus.PAUSED, "page.pause"
     )
 
 
 async def close_page(session: AsyncSession, scope: Scope, page: str) -> ActionPage:
-    row, _ = await _own_page(session, scope, page)
+    row = await _own_page(session, scope, page)
     return await _set_page_status(
         session,
         scope,
@@ -528,10 +540,8 @@ async def _decide_launch(
     row = await pages.page_by_name(session, page)
     if row is None:
         raise _not_found("page", "page")
-    campaign = await repository.campaign_by_id(session, row.campaign_id)
-    assert campaign is not None
     m = await scope.campaign_membership(
-        session, campaign.name, Permission.MANAGE_PAGES, statuses=(ACTIVE,)
+        session, row.campaign_id, Permission.MANAGE_PAGES, statuses=(ACTIVE,)
     )
     # Pages of campaigns the caller does not manage look like missing pages.
     managers = (PartnerRole.LEAD.value, PartnerRole.COORDINATOR.value)

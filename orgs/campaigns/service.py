@@ -22,6 +22,10 @@ class CampaignError(ValueError):
     """A user-fixable problem with a campaign request."""
 
 
+class CampaignExists(CampaignError):
+    """The org already has a campaign of that name."""
+
+
 async def create_campaign(
     session: AsyncSession,
     lead: Org,
@@ -33,14 +37,19 @@ async def create_campaign(
     consent_texts: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
 ) -> Campaign:
-    """Create a campaign led by ``lead`` (its lead partnership is created with it)."""
+    """Create a campaign led by ``lead`` in its name space (the lead partnership with it).
+
+    Names are unique per creating org: another tenant's campaign of the same name neither
+    collides nor is revealed.
+    """
     if not SLUG.match(name):
         raise CampaignError(f"campaign name {name!r} must be a lowercase slug")
-    if await repository.campaign_by_name(session, name) is not None:
-        raise CampaignError(f"a campaign named {name!r} already exists")
     assert lead.id is not None
+    if await repository.campaign_in_namespace(session, lead.id, name) is not None:
+        raise CampaignExists(f"your org already has a campaign named {name!r}")
     campaign = Campaign(
         org_id=lead.id,
+        namespace_org_id=lead.id,
         name=name,
         title=title,
         goal=goal,

@@ -45,8 +45,8 @@ async def contacts(
     flt: ContactFilter,
     first: int,
     after_id: int | None,
-) -> tuple[list[tuple[Contact, Supporter]], bool]:
-    """One page of the org's own contacts and whether more follow."""
+) -> tuple[list[tuple[Contact, Supporter, bool]], bool]:
+    """One page of the org's own contacts (with their flagged state) and whether more follow."""
     first = max(0, min(first, MAX_PAGE))
     rows = await repository.contacts_page(session, scope, membership, flt, first, after_id)
     return rows[:first], len(rows) > first

@@ -1,15 +1,31 @@
-"""SQL of connector and delivery management, always through the caller's scope."""
+"""SQL of connectors and deliveries: management (async, the caller's scope) and what the
+workers read for one delivery (sync, the system scope of the delivery's org)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from orgs.models import Connector, Delivery, DeliveryStatus
-from orgs.scoping import Scope
+from orgs.models import (
+    Action,
+    ActionPage,
+    Campaign,
+    Connector,
+    ConnectorKind,
+    Consent,
+    Contact,
+    ContactScope,
+    Delivery,
+    DeliveryStatus,
+    Org,
+    Supporter,
+)
+from orgs.scoping import Scope, visible_actions
 from permissions.roles import Permission
 
 MANAGE = Permission.MANAGE_CONNECTORS
@@ -86,3 +102,186 @@ async def status_counts(session: AsyncSession) -> dict[str, int]:
         select(col(Delivery.status), func.count()).group_by(col(Delivery.status))
     )
     return {str(status): int(count) for status, count in result.all()}
+
+
+# --- what the workers read for one delivery (sync; system scope of the delivery's org) --------
+
+
+def _member(scope: Scope, org_id: int) -> bool:
+    return scope.allows(org_id, Permission.READ_CONTACTS)
+
+
+def connector_row(conn: Connection, scope: Scope, connector_id: int) -> dict[str, Any] | None:
+    """A connector of one of the scope's orgs, with its org's name and public key."""
+    row = (
+        conn.execute(
+            select(
+                col(Connector.id),
+                col(Connector.org_id),
+                col(Org.name).label("org_name"),
+                col(Connector.kind),
+                col(Connector.name),
+                col(Connector.config),
+                col(Connector.secrets_encrypted),
+                col(Connector.enabled),
+                col(Org.public_key),
+            )
+            .join(Org, col(Org.id) == col(Connector.org_id))
+            .where(
+                col(Connector.id) == connector_id, scope.org_filter(col(Connector.org_id), MANAGE)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def smtp_connector(conn: Connection, scope: Scope, org_id: int) -> dict[str, Any] | None:
+    """The org's first enabled SMTP connector (config and encrypted secrets), if any."""
+    row = (
+        conn.execute(
+            select(col(Connector.config), col(Connector.secrets_encrypted))
+            .where(
+                col(Connector.org_id) == org_id,
+                scope.org_filter(col(Connector.org_id), MANAGE),
+                col(Connector.kind) == ConnectorKind.SMTP.value,
+                col(Connector.enabled).is_(True),
+            )
+            .order_by(col(Connector.id))
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class ContactCopy:
+    """The org's own copy of a supporter (still encrypted)."""
+
+    ref: str
+    scope: str
+    payload: bytes
+
+
+def contact_copy(
+    conn: Connection, scope: Scope, org_id: int, supporter_id: int
+) -> ContactCopy | None:
+    """The org's own enabled Contact for the supporter; None when it holds none (§5)."""
+    if not _member(scope, org_id):
+        return None
+    row = conn.execute(
+        select(col(Contact.ref), col(Contact.scope), col(Contact.payload)).where(
+            col(Contact.org_id) == org_id,
+            col(Contact.supporter_id) == supporter_id,
+            col(Contact.disabled_at).is_(None),
+        )
+    ).first()
+    return ContactCopy(row.ref, row.scope, bytes(row.payload)) if row is not None else None
+
+
+def any_full_copy(conn: Connection, supporter_id: int) -> tuple[int, bytes] | None:
+    """(org id, payload) of some enabled full copy of the supporter: the address to which the
+    person's own erasure link is mailed (the system acting for the person, not for an org)."""
+    row = conn.execute(
+        select(col(Contact.org_id), col(Contact.payload))
+        .where(
+            col(Contact.supporter_id) == supporter_id,
+            col(Contact.disabled_at).is_(None),
+            col(Contact.scope) == ContactScope.FULL.value,
+        )
+        .order_by(col(Contact.id))
+        .limit(1)
+    ).first()
+    return (int(row.org_id), bytes(row.payload)) if row is not None else None
+
+
+def delivery_context(
+    conn: Connection, scope: Scope, org_id: int, supporter_id: int
+) -> dict[str, Any] | None:
+    """The org, the supporter's campaign and confirmation state (no personal data)."""
+    if not _member(scope, org_id):
+        return None
+    row = (
+        conn.execute(
+            select(
+                col(Org.name).label("org_name"),
+                col(Org.title).label("org_title"),
+                col(Org.public_key),
+                col(Org.settings).label("org_settings"),
+                col(Campaign.name).label("campaign_name"),
+                col(Campaign.title).label("campaign_title"),
+                col(Supporter.id).label("supporter_id"),
+                col(Supporter.confirmation),
+            )
+            .select_from(Supporter)
+            .join(Campaign, col(Campaign.id) == col(Supporter.campaign_id))
+            .join(Org, col(Org.id) == org_id)
+            .where(col(Supporter.id) == supporter_id)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def action_seen_by(
+    conn: Connection, scope: Scope, org_id: int, action_id: int
+) -> dict[str, Any] | None:
+    """The action and its page as ``org_id`` may see them (orgs/scoping.py ``action_view``):
+    None when it may not see the action at all; ``view`` says how much of it."""
+    if not _member(scope, org_id):
+        return None
+    row = (
+        conn.execute(
+            visible_actions(
+                org_id,
+                col(Action.id),
+                col(Action.action_type),
+                col(Action.custom_fields),
+                col(Action.created_at),
+                col(Action.testing),
+                col(Action.source),
+                col(Action.medium),
+                col(Action.tracking_campaign),
+                col(Action.content),
+                col(Action.location),
+                col(ActionPage.id).label("page_id"),
+                col(ActionPage.name).label("page_name"),
+                col(ActionPage.locale),
+                col(ActionPage.templates),
+                col(ActionPage.config).label("page_config"),
+            )
+            .join(ActionPage, col(ActionPage.id) == col(Action.action_page_id))
+            .where(col(Action.id) == action_id)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def consents_to(
+    conn: Connection, scope: Scope, org_id: int, supporter_id: int
+) -> list[dict[str, Any]]:
+    """The supporter's consent decisions to this org only."""
+    if not _member(scope, org_id):
+        return []
+    rows = conn.execute(
+        select(
+            col(Org.name).label("org"),
+            col(Consent.purpose),
+            col(Consent.given),
+            col(Consent.wording_version),
+            col(Consent.method),
+            col(Consent.created_at),
+            col(Consent.confirmed_at),
+            col(Consent.withdrawn_at),
+        )
+        .join(Org, col(Org.id) == col(Consent.org_id))
+        .where(col(Consent.supporter_id) == supporter_id, col(Consent.org_id) == org_id)
+        .order_by(col(Consent.id))
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -2,10 +2,10 @@
 
 A signature is three round trips: the supporter upsert (which also serialises concurrent
 submissions of the same person), one data-modifying CTE writing the action, contacts,
-consents and counters, and the outbox rows (workers/outbox.py). The supporter upsert takes
-the supporter row's lock, so the CTE that follows (a new snapshot under READ COMMITTED) sees
-every earlier submission of that person: duplicate checks and counters stay exact under
-concurrency without serialisable transactions.
+consents, counters and the issued contactRef, and the outbox rows (orgs/outbox/). The
+supporter upsert takes the supporter row's lock, so the CTE that follows (a new snapshot
+under READ COMMITTED) sees every earlier submission of that person: duplicate checks and
+counters stay exact under concurrency without serialisable transactions.
 """
 
 from __future__ import annotations
@@ -92,23 +92,19 @@ async def load_page(conn: AsyncConnection, page_id: int) -> IntakePage | None:
 @dataclass(frozen=True)
 class SupporterRow:
     id: int
-    ref: str
-    referral_code: str | None
     confirmation: str
 
 
 _UPSERT_SUPPORTER = text(
     """
-    INSERT INTO supporter (campaign_id, fingerprint, ref, referral_code, first_action_page_id,
-                           confirmation, country, testing)
-    VALUES (:campaign_id, :fingerprint, :ref, :referral_code, :page_id, 'none', :country,
-            :testing)
+    INSERT INTO supporter (campaign_id, fingerprint, first_action_page_id, confirmation,
+                           country, testing)
+    VALUES (:campaign_id, :fingerprint, :page_id, 'none', :country, :testing)
     ON CONFLICT (campaign_id, fingerprint) DO UPDATE
        SET country = COALESCE(EXCLUDED.country, supporter.country),
            testing = supporter.testing AND EXCLUDED.testing,
-           referral_code = COALESCE(supporter.referral_code, EXCLUDED.referral_code),
            erased_at = NULL
-    RETURNING id, ref, referral_code, confirmation
+    RETURNING id, confirmation
     """
 )
 
@@ -118,8 +114,6 @@ async def upsert_supporter(
     *,
     campaign_id: int,
     fingerprint: bytes,
-    ref: str,
-    referral_code: str,
     page_id: int,
     country: str | None,
     testing: bool,
@@ -135,54 +129,83 @@ async def upsert_supporter(
             {
                 "campaign_id": campaign_id,
                 "fingerprint": fingerprint,
-                "ref": ref,
-                "referral_code": referral_code,
                 "page_id": page_id,
                 "country": country,
                 "testing": testing,
             },
         )
     ).one()
-    return SupporterRow(row.id, row.ref, row.referral_code, row.confirmation)
+    return SupporterRow(row.id, row.confirmation)
 
 
-_LOCK_SUPPORTER_BY_REF = text(
+@dataclass(frozen=True)
+class IssuedRef:
+    """A contactRef row found by its hash: who it was issued for, by which org, how long ago."""
+
+    supporter_id: int
+    org_id: int
+    referral_code: str | None
+    age_seconds: float
+    confirmation: str
+
+
+_REFS = text(
     """
-    SELECT id, ref, referral_code, confirmation FROM supporter
-    WHERE ref = :ref AND campaign_id = :campaign_id AND erased_at IS NULL
-    FOR UPDATE
+    SELECT r.supporter_id, r.org_id, r.referral_code,
+           extract(epoch FROM now() - r.created_at) AS age, s.confirmation
+    FROM contact_ref r JOIN supporter s ON s.id = r.supporter_id
+    WHERE r.ref_hash = :ref_hash AND r.campaign_id = :campaign_id AND s.erased_at IS NULL
+    ORDER BY r.id
+    FOR UPDATE OF s
     """
 )
 
 
-async def lock_supporter_by_ref(
-    conn: AsyncConnection, campaign_id: int, ref: str
-) -> SupporterRow | None:
-    row = (
-        await conn.execute(_LOCK_SUPPORTER_BY_REF, {"ref": ref, "campaign_id": campaign_id})
-    ).first()
-    if row is None:
-        return None
-    return SupporterRow(row.id, row.ref, row.referral_code, row.confirmation)
+async def issued_refs(conn: AsyncConnection, campaign_id: int, ref_hash: bytes) -> list[IssuedRef]:
+    """Every capability row of this ref in the campaign (a legacy ref may have one per org),
+    its supporter's row locked like a signature's upsert (follow-ups stay serialised)."""
+    rows = await conn.execute(_REFS, {"ref_hash": ref_hash, "campaign_id": campaign_id})
+    return [
+        IssuedRef(r.supporter_id, r.org_id, r.referral_code, float(r.age), r.confirmation)
+        for r in rows
+    ]
 
 
-_REF_BY_KEY = text(
+_REISSUE = text(
     """
-    SELECT s.ref, s.referral_code, a.ref AS action_ref FROM action a
-    LEFT JOIN supporter s ON s.id = a.supporter_id
+    INSERT INTO contact_ref (ref_hash, supporter_id, org_id, campaign_id, action_page_id,
+                             action_id, referral_code)
+    SELECT :ref_hash, a.supporter_id, a.org_id, a.campaign_id, a.action_page_id, a.id,
+           :referral_code
+    FROM action a
     WHERE a.action_page_id = :page_id AND a.idempotency_key = :key
+      AND a.supporter_id IS NOT NULL
+    RETURNING id
     """
 )
+_KEY_USED = text("SELECT 1 FROM action WHERE action_page_id = :page_id AND idempotency_key = :key")
 
 
-async def ref_by_idempotency_key(
-    conn: AsyncConnection, page_id: int, key: str
-) -> tuple[str, str | None] | None:
-    """(contactRef, referral code) of the action an earlier request with ``key`` created."""
-    row = (await conn.execute(_REF_BY_KEY, {"page_id": page_id, "key": key})).first()
-    if row is None:
-        return None
-    return (row.ref or row.action_ref), row.referral_code
+async def reissue_for_key(
+    conn: AsyncConnection, page_id: int, key: str, ref_hash: bytes, referral_code: str
+) -> bool | None:
+    """A request repeating an Idempotency-Key already used on the page: a fresh capability
+    for the earlier signature (nothing else is written). True when issued, False when the
+    key belongs to an anonymous follow-up, None when the key is new."""
+    issued = (
+        await conn.execute(
+            _REISSUE,
+            {"page_id": page_id, "key": key, "ref_hash": ref_hash, "referral_code": referral_code},
+        )
+    ).first()
+    if issued is not None:
+        return True
+    return False if await key_used(conn, page_id, key) else None
+
+
+async def key_used(conn: AsyncConnection, page_id: int, key: str) -> bool:
+    """Whether an earlier request used this Idempotency-Key on the page."""
+    return (await conn.execute(_KEY_USED, {"page_id": page_id, "key": key})).first() is not None
 
 
 @dataclass(frozen=True)
@@ -206,13 +229,14 @@ class ActionRow:
     idempotency_key: str | None
     window_seconds: int
     country: str | None
-    contacts: list[tuple[int, str, bytes]]  # (org_id, scope, encrypted payload)
+    contacts: list[tuple[int, str, bytes, str]]  # (org_id, scope, encrypted payload, new ref)
     consents: list[tuple[int, str, bool]]  # (org_id, purpose, given)
     consent_version: str
     consent_method: str
     confirm: bool  # start double opt-in (supporter becomes 'confirming')
-    entitled_org_ids: list[int]  # orgs that may receive this action if they hold a Contact
+    recipients: list[int]  # orgs told of this action if they hold a Contact (orgs/scoping.py)
     link_refs: list[str]
+    issue_ref: tuple[bytes, str] | None  # (hash, referral code) of the capability to issue
     shard: int
     count_supporter: bool  # a follow-up never adds a supporter to the count
 
@@ -259,18 +283,20 @@ keyed AS (
     AND action_page_id = :page_id AND idempotency_key = :idempotency_key
 ),
 referrer AS (
-  SELECT id FROM supporter
+  SELECT id, supporter_id FROM contact_ref
   WHERE CAST(:referral_code AS text) IS NOT NULL AND referral_code = :referral_code
-    AND campaign_id = :campaign_id AND id IS DISTINCT FROM CAST(:supporter_id AS bigint)
+    AND campaign_id = :campaign_id
+    AND supporter_id IS DISTINCT FROM CAST(:supporter_id AS bigint)
 ),
 ins AS (
   INSERT INTO action (org_id, campaign_id, action_page_id, supporter_id, action_type,
                       custom_fields, source, medium, tracking_campaign, content, location,
-                      referrer_host, referred_by_supporter_id, ref, dupe_rank, testing, flagged,
-                      idempotency_key)
+                      referrer_host, referred_by_supporter_id, referred_by_ref_id, ref,
+                      dupe_rank, testing, flagged, idempotency_key)
   SELECT :org_id, :campaign_id, :page_id, :supporter_id, :action_type,
          CAST(:custom_fields AS jsonb), :source, :medium, :tracking_campaign, :content,
-         :location, :referrer_host, (SELECT id FROM referrer LIMIT 1), :anonymous_ref,
+         :location, :referrer_host, (SELECT supporter_id FROM referrer LIMIT 1),
+         (SELECT id FROM referrer LIMIT 1), :anonymous_ref,
          prior.rank, :testing, :flagged, :idempotency_key
   FROM prior
   WHERE prior.recent = 0 AND NOT EXISTS (SELECT 1 FROM keyed)
@@ -278,10 +304,11 @@ ins AS (
   RETURNING id, dupe_rank
 ),
 contacts AS (
-  INSERT INTO contact (supporter_id, org_id, scope, payload)
-  SELECT :supporter_id, c.org_id, c.scope, c.payload
+  INSERT INTO contact (supporter_id, org_id, scope, payload, ref)
+  SELECT :supporter_id, c.org_id, c.scope, c.payload, c.ref
   FROM ins, unnest(CAST(:contact_orgs AS bigint[]), CAST(:contact_scopes AS text[]),
-                   CAST(:contact_payloads AS bytea[])) AS c(org_id, scope, payload)
+                   CAST(:contact_payloads AS bytea[]), CAST(:contact_refs AS text[]))
+       AS c(org_id, scope, payload, ref)
   ON CONFLICT (supporter_id, org_id) DO UPDATE
      SET payload = CASE WHEN contact.scope = 'full' AND EXCLUDED.scope = 'delivery'
                         THEN contact.payload ELSE EXCLUDED.payload END,
@@ -291,9 +318,9 @@ contacts AS (
   RETURNING org_id
 ),
 consents AS (
-  INSERT INTO consent (supporter_id, org_id, action_page_id, purpose, given, wording_version,
-                       method)
-  SELECT :supporter_id, c.org_id, :page_id, c.purpose, c.given, :consent_version,
+  INSERT INTO consent (supporter_id, org_id, action_page_id, action_id, purpose, given,
+                       wording_version, method)
+  SELECT :supporter_id, c.org_id, :page_id, ins.id, c.purpose, c.given, :consent_version,
          :consent_method
   FROM ins, unnest(CAST(:consent_orgs AS bigint[]), CAST(:consent_purposes AS text[]),
                    CAST(:consent_given AS boolean[])) AS c(org_id, purpose, given)
@@ -303,10 +330,17 @@ confirm AS (
   WHERE :confirm AND id = :supporter_id AND confirmation IN ('none', 'rejected')
     AND EXISTS (SELECT 1 FROM ins)
 ),
+issued AS (
+  INSERT INTO contact_ref (ref_hash, supporter_id, org_id, campaign_id, action_page_id,
+                           action_id, referral_code)
+  SELECT CAST(:ref_hash AS bytea), :supporter_id, :org_id, :campaign_id, :page_id,
+         (SELECT id FROM ins), :new_referral_code
+  WHERE CAST(:ref_hash AS bytea) IS NOT NULL
+),
 linked AS (
   UPDATE action SET supporter_id = :supporter_id
   WHERE cardinality(CAST(:link_refs AS text[])) > 0 AND campaign_id = :campaign_id
-    AND supporter_id IS NULL AND ref = ANY(CAST(:link_refs AS text[]))
+    AND org_id = :org_id AND supporter_id IS NULL AND ref = ANY(CAST(:link_refs AS text[]))
 ),
 counters AS (
   INSERT INTO stat_counter (action_page_id, metric, campaign_id, value)
@@ -326,7 +360,7 @@ SELECT (SELECT id FROM ins) AS action_id,
              UNION
              SELECT org_id FROM contact
              WHERE supporter_id = :supporter_id AND disabled_at IS NULL
-               AND org_id = ANY(CAST(:entitled_orgs AS bigint[]))) AS delivery_orgs
+               AND org_id = ANY(CAST(:recipients AS bigint[]))) AS delivery_orgs
 """
 
 
@@ -370,14 +404,17 @@ async def write_action(conn: AsyncConnection, row: ActionRow) -> WriteResult:
         "contact_orgs": [c[0] for c in row.contacts],
         "contact_scopes": [c[1] for c in row.contacts],
         "contact_payloads": [c[2] for c in row.contacts],
+        "contact_refs": [c[3] for c in row.contacts],
         "consent_orgs": [c[0] for c in row.consents],
         "consent_purposes": [c[1] for c in row.consents],
         "consent_given": [c[2] for c in row.consents],
         "consent_version": row.consent_version,
         "consent_method": row.consent_method,
         "confirm": row.confirm,
-        "entitled_orgs": row.entitled_org_ids,
+        "recipients": row.recipients,
         "link_refs": row.link_refs,
+        "ref_hash": row.issue_ref[0] if row.issue_ref else None,
+        "new_referral_code": row.issue_ref[1] if row.issue_ref else None,
         "shard": str(row.shard),
         "counted": not row.testing and row.flagged is None,
         "count_supporter": row.count_supporter,
@@ -394,19 +431,21 @@ async def write_action(conn: AsyncConnection, row: ActionRow) -> WriteResult:
 _LINK = text(
     """
     UPDATE action SET supporter_id = :supporter_id
-    WHERE campaign_id = :campaign_id AND supporter_id IS NULL AND ref = ANY(:refs)
+    WHERE campaign_id = :campaign_id AND org_id = :org_id AND supporter_id IS NULL
+      AND ref = ANY(:refs)
     """
 )
 
 
 async def link_actions(
-    conn: AsyncConnection, *, campaign_id: int, supporter_id: int, refs: list[str]
+    conn: AsyncConnection, *, campaign_id: int, org_id: int, supporter_id: int, refs: list[str]
 ) -> int:
-    """Attach anonymous actions (taken before signing) to the supporter."""
+    """Attach anonymous actions taken before signing, on pages of ``org_id``, to the supporter."""
     if not refs:
         return 0
     result = await conn.execute(
-        _LINK, {"campaign_id": campaign_id, "supporter_id": supporter_id, "refs": refs}
+        _LINK,
+        {"campaign_id": campaign_id, "org_id": org_id, "supporter_id": supporter_id, "refs": refs},
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

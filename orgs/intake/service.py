@@ -9,8 +9,9 @@ Services never commit: the caller (GraphQL unit of work or the form route) does.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,11 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from orgs.crypto import Keyring
 from orgs.intake import altcha, repository
 from orgs.intake.abuse import Limiter
-from orgs.intake.repository import IntakePage, SupporterRow
+from orgs.intake.repository import IntakePage, IssuedRef, SupporterRow
 from orgs.intake.validation import (
     Code,
-    ConsentData,
-    ContactData,
     TrackingData,
     page_error,
     validate_follow_up,
@@ -34,14 +33,14 @@ from orgs.models import (
     CampaignStatus,
     ConfirmationStatus,
     ConsentMethod,
-    ConsentPurpose,
-    ContactScope,
     DeliveryEvent,
     PageStatus,
 )
-from workers.outbox import plan_deliveries, plan_mail
+from orgs.outbox.repository import plan_deliveries, plan_mail
+from orgs.scoping import grants, mask_contact, ref_reaches
 
 DEFAULT_WINDOW_SECONDS = 300
+DEFAULT_REF_TTL_SECONDS = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -62,18 +61,52 @@ class IntakeOptions:
     limiter: Limiter | None = None
     window_seconds: int = DEFAULT_WINDOW_SECONDS
     own_host: str | None = None  # the hub's own host (its /act form) is always allowed
+    ref_ttl_seconds: float = DEFAULT_REF_TTL_SECONDS  # how long a contactRef authorises
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """The answer to a submission: the same whether or not the person had acted before."""
+    """The answer to a submission: the same whether or not the person had acted before.
+
+    A signature's ``contact_ref`` and ``referral_code`` are fresh for every submission
+    (orgs/scoping.py: a contactRef is a capability of one submission, not an identity).
+    """
 
     contact_ref: str
     first_name: str | None = None
     referral_code: str | None = None
     action_id: int | None = None  # None when a retry created nothing
     flagged: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: Why a follow-up is stored but neither counted nor delivered: its ref was issued for
+#: another org's pages, or has expired.
+REF_NOT_VALID_HERE = "ref_not_valid_here"
+
+
+def hash_ref(ref: str) -> bytes:
+    """Only the SHA-256 of a contactRef is stored: a database copy authorises nothing."""
+    return hashlib.sha256(ref.encode()).digest()
+
+
+def _new_ref() -> tuple[str, str]:
+    """A fresh, unguessable (contactRef, referral code) pair."""
+    return secrets.token_urlsafe(18), secrets.token_urlsafe(12)
+
+
+def _capability(
+    refs: list[IssuedRef], page: IntakePage, options: IntakeOptions
+) -> IssuedRef | None:
+    """The row of ``refs`` that authorises a follow-up on ``page`` (orgs/scoping.py rule)."""
+    for row in refs:
+        if ref_reaches(
+            issued_org_id=row.org_id,
+            page_org_id=page.org_id,
+            age_seconds=row.age_seconds,
+            ttl=options.ref_ttl_seconds,
+        ):
+            return row
+    return None
 
 
 def check_origin(page: IntakePage, options: IntakeOptions, meta: RequestMeta) -> None:
@@ -104,11 +137,6 @@ async def live_page(conn: AsyncConnection, page_id: int) -> IntakePage:
     return page
 
 
-def referral_code_for(keyring: Keyring, ref: str) -> str:
-    """The code carried in shared URLs: names the sharer without exposing the contactRef."""
-    return keyring.sign("referral", ref)[:16]
-
-
 def _referrer_host(referer: str | None) -> str | None:
     if not referer:
         return None
@@ -134,46 +162,6 @@ async def _flag(
     if options.limiter is None:
         return None
     return await options.limiter.flag(conn, meta.ip, page.id)
-
-
-def contacts_and_consents(
-    page: IntakePage, contact: ContactData, consent: ConsentData, keyring: Keyring
-) -> tuple[list[tuple[int, str, bytes]], list[tuple[int, str, bool]]]:
-    """Contact rows exactly per DESIGN §5, and the consent decisions as shown.
-
-    1. the page's org collected the data: full contact;
-    2. the lead org with lead opt-in: full contact;
-    3. the delivery org: full when 1 or 2 already applies to it, else only delivery fields.
-    A consent box that was not shown (None) records nothing and grants nothing.
-    """
-    full = keyring.encrypt_json(contact.full_payload())
-    contacts: dict[int, tuple[str, bytes]] = {page.org_id: (ContactScope.FULL.value, full)}
-    consents: list[tuple[int, str, bool]] = []
-    communication = ConsentPurpose.COMMUNICATION.value
-    if consent.opt_in is not None:
-        consents.append((page.org_id, communication, consent.opt_in))
-    if page.lead_org_id != page.org_id:
-        if consent.lead_opt_in is not None:
-            consents.append((page.lead_org_id, communication, consent.lead_opt_in))
-        if consent.lead_opt_in:
-            contacts[page.lead_org_id] = (ContactScope.FULL.value, full)
-    elif consent.opt_in is None and consent.lead_opt_in is not None:
-        consents.append((page.org_id, communication, consent.lead_opt_in))
-    delivery = page.delivery_org_id
-    if delivery is not None:
-        consents.append((delivery, ConsentPurpose.DELIVERY.value, True))
-        if delivery not in contacts:
-            limited = keyring.encrypt_json(contact.delivery_payload())
-            contacts[delivery] = (ContactScope.DELIVERY.value, limited)
-    rows = [(org_id, scope, payload) for org_id, (scope, payload) in sorted(contacts.items())]
-    return rows, consents
-
-
-def _entitled(page: IntakePage) -> list[int]:
-    orgs = {page.org_id, page.lead_org_id}
-    if page.delivery_org_id is not None:
-        orgs.add(page.delivery_org_id)
-    return sorted(orgs)
 
 
 def _tracking_columns(
@@ -215,24 +203,38 @@ async def add_action_contact(
     )
     flagged = await _flag(conn, options, meta, page)
     first_name = signature.contact.first_name
+    new_ref, referral_code = _new_ref()
     key = _key(meta)
-    if key is not None:
-        earlier = await repository.ref_by_idempotency_key(conn, page.id, key)
-        if earlier is not None:
-            return Receipt(earlier[0], first_name, earlier[1])
+    if key is not None and await repository.reissue_for_key(
+        conn, page.id, key, hash_ref(new_ref), referral_code
+    ):
+        return Receipt(new_ref, first_name, referral_code)
     keyring = options.keyring
-    new_ref = secrets.token_urlsafe(16)
     supporter = await repository.upsert_supporter(
         conn,
         campaign_id=page.campaign_id,
         fingerprint=keyring.fingerprint(signature.contact.email),
-        ref=new_ref,
-        referral_code=referral_code_for(keyring, new_ref),
         page_id=page.id,
         country=signature.contact.address.country,
         testing=signature.action.testing,
     )
-    contacts, consents = contacts_and_consents(page, signature.contact, signature.consent, keyring)
+    given = grants(
+        page_org_id=page.org_id,
+        lead_org_id=page.lead_org_id,
+        delivery_org_id=page.delivery_org_id,
+        opt_in=signature.consent.opt_in,
+        lead_opt_in=signature.consent.lead_opt_in,
+    )
+    data = signature.contact.full_payload()
+    copies = {
+        scope: keyring.encrypt_json(mask_contact(data, scope.value))
+        for scope in set(given.contacts.values())
+    }
+    contacts = [
+        (org_id, scope.value, copies[scope], secrets.token_urlsafe(12))
+        for org_id, scope in sorted(given.contacts.items())
+    ]
+    consents = [(org_id, purpose.value, ok) for org_id, purpose, ok in given.consents]
     waiting = page.double_opt_in and supporter.confirmation != ConfirmationStatus.CONFIRMED
     source, medium, host = _tracking_columns(signature.tracking, meta)
     result = await repository.write_action(
@@ -262,15 +264,16 @@ async def add_action_contact(
                 ConsentMethod.DOUBLE if page.double_opt_in else ConsentMethod.SINGLE
             ).value,
             confirm=waiting and flagged is None,
-            entitled_org_ids=_entitled(page),
+            recipients=given.recipients,
             link_refs=[signature.link_ref] if signature.link_ref else [],
+            issue_ref=(hash_ref(new_ref), referral_code),
             shard=secrets.randbelow(repository.COUNTER_SHARDS),
             count_supporter=True,
         ),
     )
     if result.action_id is not None and flagged is None:
         await _plan_outbox(conn, page, supporter, result, waiting=waiting, mails=True)
-    return Receipt(supporter.ref, first_name, supporter.referral_code, result.action_id, flagged)
+    return Receipt(new_ref, first_name, referral_code, result.action_id, flagged)
 
 
 async def _plan_outbox(
@@ -317,11 +320,14 @@ async def add_action(
     tracking: dict[str, Any] | None = None,
     meta: RequestMeta | None = None,
 ) -> Receipt:
-    """A follow-up (share, mail to target, ...) by a known supporter, or an anonymous one.
+    """A follow-up (share, mail to target, ...) by the holder of a contactRef, or anonymous.
 
-    An unknown contactRef is kept on the action as an anonymous reference, linked to the
-    supporter when they sign (``contactRef`` of addActionContact, or linkActions). The
-    answer does not reveal which case applied.
+    A ref issued on a page of this page's org (same campaign, not expired) attaches the
+    action to its supporter. A ref issued for another org's pages, or expired, reaches
+    nothing: the action is stored flagged (never counted or delivered, not attached). An
+    unknown ref is kept on the action as an anonymous reference, linked to the supporter
+    when they sign (``contactRef`` of addActionContact, or linkActions). The answer does not
+    reveal which case applied.
     """
     meta = meta or RequestMeta()
     page = await live_page(conn, page_id)
@@ -329,20 +335,19 @@ async def add_action(
     follow_up = validate_follow_up(action=action, tracking=tracking, contact_ref=contact_ref)
     flagged = await _flag(conn, options, meta, page)
     key = _key(meta)
-    if key is not None:
-        earlier = await repository.ref_by_idempotency_key(conn, page.id, key)
-        if earlier is not None:
-            return Receipt(earlier[0], None, earlier[1])
-    supporter = await repository.lock_supporter_by_ref(
-        conn, page.campaign_id, follow_up.contact_ref
-    )
+    if key is not None and await repository.key_used(conn, page.id, key):
+        return Receipt(follow_up.contact_ref)
+    refs = await repository.issued_refs(conn, page.campaign_id, hash_ref(follow_up.contact_ref))
+    holder = _capability(refs, page, options)
+    if refs and holder is None:
+        flagged = flagged or REF_NOT_VALID_HERE
     source, medium, host = _tracking_columns(follow_up.tracking, meta)
     result = await repository.write_action(
         conn,
         repository.ActionRow(
             page=page,
-            supporter_id=supporter.id if supporter else None,
-            anonymous_ref=None if supporter else follow_up.contact_ref,
+            supporter_id=holder.supporter_id if holder else None,
+            anonymous_ref=None if refs else follow_up.contact_ref,
             action_type=follow_up.action.action_type,
             custom_fields=follow_up.action.custom_fields,
             source=source,
@@ -362,34 +367,48 @@ async def add_action(
             consent_version=page.consent_version,
             consent_method=ConsentMethod.SINGLE.value,
             confirm=False,
-            entitled_org_ids=_entitled(page),
+            recipients=[page.org_id],
             link_refs=[],
+            issue_ref=None,
             shard=secrets.randbelow(repository.COUNTER_SHARDS),
             count_supporter=False,
         ),
     )
-    if supporter is not None and result.action_id is not None and flagged is None:
-        waiting = page.double_opt_in and supporter.confirmation != ConfirmationStatus.CONFIRMED
+    if holder is not None and result.action_id is not None and flagged is None:
+        waiting = page.double_opt_in and holder.confirmation != ConfirmationStatus.CONFIRMED
+        supporter = SupporterRow(holder.supporter_id, holder.confirmation)
         await _plan_outbox(conn, page, supporter, result, waiting=waiting, mails=False)
     return Receipt(
         follow_up.contact_ref,
         None,
-        supporter.referral_code if supporter else None,
+        holder.referral_code if holder else None,
         result.action_id,
         flagged,
     )
 
 
 async def link_actions(
-    conn: AsyncConnection, page_id: int, *, contact_ref: str, link_refs: list[str]
+    conn: AsyncConnection,
+    options: IntakeOptions,
+    page_id: int,
+    *,
+    contact_ref: str,
+    link_refs: list[str],
 ) -> Receipt:
-    """Attach anonymous actions taken before signing to the supporter ``contact_ref``."""
+    """Attach anonymous actions taken before signing, on pages of the ref's org, to the
+    supporter the contactRef was issued for (the same capability rule as addAction)."""
     page = await live_page(conn, page_id)
     ref, refs = validate_link_refs(contact_ref, link_refs)
-    supporter = await repository.lock_supporter_by_ref(conn, page.campaign_id, ref)
-    if supporter is None:
+    holder = _capability(
+        await repository.issued_refs(conn, page.campaign_id, hash_ref(ref)), page, options
+    )
+    if holder is None:
         return Receipt(ref)
     await repository.link_actions(
-        conn, campaign_id=page.campaign_id, supporter_id=supporter.id, refs=refs
+        conn,
+        campaign_id=page.campaign_id,
+        org_id=page.org_id,
+        supporter_id=holder.supporter_id,
+        refs=refs,
     )
-    return Receipt(ref, None, supporter.referral_code)
+    return Receipt(ref, None, holder.referral_code)

@@ -158,22 +158,6 @@ class ContactData:
             payload["address"] = address
         return payload
 
-    def delivery_payload(self) -> dict[str, Any]:
-        """Only what delivering the signatures needs (delivery org without consent)."""
-        payload: dict[str, Any] = _compact(
-            {"firstName": self.first_name, "lastName": self.last_name}
-        )
-        address = _compact(
-            {
-                "country": self.address.country,
-                "postcode": self.address.postcode,
-                "locality": self.address.locality,
-            }
-        )
-        if address:
-            payload["address"] = address
-        return payload
-
 
 @dataclass(frozen=True)
 class ActionData:
@@ -340,6 +324,16 @@ def _email(value: Any, errors: _Collector) -> str | None:
         errors.add(path, Code.INVALID_EMAIL, "is not a valid email address")
         return None
     return str(checked.normalized).lower()
+
+
+def validate_email_address(value: Any) -> str:
+    """One email address, normalised as the intake stores its fingerprint (the person's own
+    erasure request); IntakeValidationError at path ``("email",)`` otherwise."""
+    errors = _Collector()
+    email = _email(value, errors)
+    errors.raise_if_any()
+    assert email is not None
+    return email
 
 
 def _country(value: Any, errors: _Collector) -> str | None:

@@ -15,6 +15,11 @@ async def org_by_name(session: AsyncSession, name: str) -> Org | None:
     return result.scalar_one_or_none()
 
 
+async def org_name(session: AsyncSession, org_id: int) -> str:
+    result = await session.execute(select(col(Org.name)).where(col(Org.id) == org_id))
+    return str(result.scalar_one())
+
+
 async def member_org_by_name(session: AsyncSession, scope: Scope, name: str) -> Org | None:
     """An org the subject belongs to; another org's name answers None (not found)."""
     ids = scope.member_org_ids()

@@ -17,6 +17,10 @@ class PageError(ValueError):
     """A user-fixable problem with a page request."""
 
 
+class PageExists(PageError):
+    """A page of that name exists (page names are global: they carry the org's prefix)."""
+
+
 async def create_page(
     session: AsyncSession,
     org: Org,
@@ -27,10 +31,14 @@ async def create_page(
     config: dict[str, Any] | None = None,
     status: PageStatus = PageStatus.DRAFT,
 ) -> ActionPage:
+    """A page of ``org`` named ``<org name>/<rest>``: the prefix keeps tenants' names apart
+    (a page name never claims another org's prefix), so ``actionPage(name:)`` stays global."""
     if not PAGE_NAME.match(name):
         raise PageError(f"page name {name!r} must be lowercase letters, digits and - _ . /")
+    if not name.startswith(f"{org.name}/") or len(name) <= len(org.name) + 1:
+        raise PageError(f"page names start with your org's name: {org.name}/...")
     if await repository.page_by_name(session, name) is not None:
-        raise PageError(f"a page named {name!r} already exists")
+        raise PageExists(f"a page named {name!r} already exists")
     assert org.id is not None
     assert campaign.id is not None
     page = ActionPage(

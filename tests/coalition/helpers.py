@@ -12,8 +12,8 @@ from sqlmodel import col
 
 from orgs.crypto import Keyring
 from orgs.intake import service
-from orgs.intake.service import IntakeOptions
-from orgs.models import ActionPage, Org, Partnership, Supporter
+from orgs.intake.service import IntakeOptions, hash_ref
+from orgs.models import ActionPage, Contact, ContactRef, Org, Partnership, Supporter
 
 TRACKING = ("source", "medium", "campaign", "content", "location")
 
@@ -22,6 +22,27 @@ TRACKING = ("source", "medium", "campaign", "content", "location")
 class Signature:
     supporter: Supporter
     data: dict[str, Any]
+    contact_ref: str  # the capability this submission answered (not an identity)
+
+
+async def supporter_of(session: AsyncSession, contact_ref: str) -> Supporter:
+    """The supporter a contactRef was issued for (tests only: the API never tells)."""
+    found = await session.execute(
+        select(Supporter)
+        .join(ContactRef, col(ContactRef.supporter_id) == col(Supporter.id))
+        .where(col(ContactRef.ref_hash) == hash_ref(contact_ref))
+    )
+    return found.scalars().one()
+
+
+async def contact_ref_of(session: AsyncSession, supporter: Supporter, org: Org) -> str:
+    """``org``'s own reference for the supporter (Contact.ref, as its contacts list shows)."""
+    found = await session.execute(
+        select(col(Contact.ref)).where(
+            col(Contact.supporter_id) == supporter.id, col(Contact.org_id) == org.id
+        )
+    )
+    return str(found.scalar_one())
 
 
 async def sign(
@@ -70,8 +91,6 @@ async def sign(
         tracking={k: action.pop(k) for k in TRACKING if k in action},
     )
     assert not action, f"unsupported action fields: {sorted(action)}"
-    supporter = (
-        await session.execute(select(Supporter).where(col(Supporter.ref) == receipt.contact_ref))
-    ).scalar_one()
+    supporter = await supporter_of(session, receipt.contact_ref)
     data["phone"] = "+33123456789"  # as stored: E.164
-    return Signature(supporter=supporter, data=data)
+    return Signature(supporter=supporter, data=data, contact_ref=receipt.contact_ref)

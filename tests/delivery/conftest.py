@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email
 import os
 import secrets
 import shutil
@@ -11,10 +12,12 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -60,6 +63,12 @@ class World:
                 conn, IntakeOptions(keyring=self.keyring), self.page_id, **submission
             )
         return receipt.contact_ref
+
+    async def contact_refs(self) -> list[str]:
+        """Each Contact row's own reference (what the org's tools know the person by)."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(text("SELECT ref FROM contact ORDER BY id"))
+            return [str(r[0]) for r in result]
 
     async def deliveries(self) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
@@ -172,3 +181,24 @@ def rabbitmq() -> Iterator[Rabbit]:
         if "name " not in names:  # no other node uses it: do not leave epmd behind
             subprocess.run(["epmd", "-kill"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Sink, str]]:
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, f"smtp://127.0.0.1:{port}"
+    finally:
+        controller.stop()

@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-import email
 import re
-from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from hub.app import create_app
 from hub.db import Database
-from tests.delivery.conftest import World
+from tests.delivery.conftest import Sink, World
 from tests.delivery.receiver import Receiver, payload_of
 from tests.delivery.test_pipeline import until
-from tests.servers import free_port
 from workers.runtime import DeliveryRuntime
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, str]]:
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, f"smtp://127.0.0.1:{port}"
-    finally:
-        controller.stop()
 
 
 def _parts(message: Message) -> dict[str, str]:

@@ -58,7 +58,9 @@ class TestWebhookDelivery:
         assert body["version"] == 1
         assert body["event"] == "action_created"
         assert body["deliveryId"] == headers["webhook-id"]
-        assert body["contact"]["contactRef"] == ref
+        # the org's own reference for the person, never the submission's capability
+        assert [body["contact"]["contactRef"]] == await world.contact_refs()
+        assert body["contact"]["contactRef"] != ref
         assert body["contact"]["email"] == "ada@example.net"
         assert body["action"]["actionType"] == "petition"
         assert [c["given"] for c in body["consents"]] == [True]

@@ -30,8 +30,8 @@ class TestEntities:
         reps = [
             {"__typename": "Org", "name": mine.name},
             {"__typename": "Org", "name": other.name},
-            {"__typename": "Campaign", "name": my_campaign.name},
-            {"__typename": "Campaign", "name": other_campaign.name},
+            {"__typename": "Campaign", "id": my_campaign.id},
+            {"__typename": "Campaign", "id": other_campaign.id},
             {"__typename": "OrgActionPage", "id": my_page.id},
             {"__typename": "OrgActionPage", "id": other_page.id},
         ]

@@ -87,7 +87,15 @@ async def sign(gql: GraphQLClient, page: ActionPage, **kw: Any) -> dict[str, Any
 
 async def counts(session: AsyncSession) -> dict[str, int]:
     """Rows per table the intake writes (to prove that a rejection wrote nothing)."""
-    tables = ("supporter", "contact", "consent", "action", "stat_counter", "delivery")
+    tables = (
+        "supporter",
+        "contact",
+        "consent",
+        "action",
+        "stat_counter",
+        "delivery",
+        "contact_ref",
+    )
     out = {}
     for table in tables:
         out[table] = int(

@@ -420,3 +420,11 @@ register(
         covered_by="tests/delivery/test_erasure.py (only an org holding the supporter's copy)",
     ),
 )
+register(
+    "Mutation.requestMyErasure",
+    Operation(
+        document=None,
+        covered_by="tests/delivery/test_erasure.py (public: the answer is constant, the link "
+        "goes to the address)",
+    ),
+)

@@ -1,0 +1,130 @@
+"""The versioned delivery payload (version 1, documented in docs/delivery.md).
+
+Built for the org a delivery goes to, in that org's system scope, through the visibility rule
+(orgs/scoping.py): only that org's own Contact copy (masked by its scope) and its own consents,
+and the action only as far as the org may see it (its own page or the action granted it its
+copy; the delivery purpose sees delivery fields only). When the org registered a public key,
+the contact travels as a sealed box (X25519, PyNaCl) that only the org can open.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nacl.public import PublicKey, SealedBox
+from sqlalchemy import Connection
+
+from orgs.crypto import Keyring
+from orgs.delivery import repository
+from orgs.outbox.repository import DeliveryJob
+from orgs.scoping import ActionView, Scope, mask_action, mask_contact
+
+VERSION = 1
+
+
+class NothingToDeliver(Exception):
+    """The delivery's subject is gone, or the org may no longer see it: never retried."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def seal(public_key_b64: str, contact: dict[str, Any]) -> dict[str, str]:
+    box = SealedBox(PublicKey(base64.b64decode(public_key_b64)))
+    sealed = box.encrypt(json.dumps(contact, separators=(",", ":")).encode())
+    return {"sealed": base64.b64encode(sealed).decode(), "algorithm": "x25519-sealedbox"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one delivery may say, as the receiving org may see it."""
+
+    context: dict[str, Any]  # org, campaign, supporter confirmation
+    contact_ref: str
+    contact: dict[str, Any]  # decrypted and masked by the org's Contact scope
+    action: dict[str, Any] | None  # masked by the org's view of it
+    page: dict[str, Any] | None  # only with the full view of the action
+
+
+def facts(conn: Connection, scope: Scope, keyring: Keyring, job: DeliveryJob) -> Facts:
+    """The facts of ``job`` for its org; NothingToDeliver when there is nothing it may get."""
+    if job.supporter_id is None:
+        raise NothingToDeliver("the supporter of this delivery no longer exists")
+    context = repository.delivery_context(conn, scope, job.org_id, job.supporter_id)
+    if context is None:
+        raise NothingToDeliver("the supporter of this delivery no longer exists")
+    copy = repository.contact_copy(conn, scope, job.org_id, job.supporter_id)
+    if copy is None:
+        raise NothingToDeliver("this organisation holds no contact for the supporter")
+    action = page = None
+    if job.action_id is not None:
+        row = repository.action_seen_by(conn, scope, job.org_id, job.action_id)
+        if row is None:
+            raise NothingToDeliver("this organisation may not see this action")
+        action = mask_action(
+            {
+                "id": row["id"],
+                "actionType": row["action_type"],
+                "customFields": row["custom_fields"],
+                "createdAt": _iso(row["created_at"]),
+                "testing": row["testing"],
+                "tracking": {
+                    "source": row["source"],
+                    "medium": row["medium"],
+                    "campaign": row["tracking_campaign"],
+                    "content": row["content"],
+                    "location": row["location"],
+                },
+            },
+            row["view"],
+        )
+        if row["view"] == ActionView.FULL.value:
+            page = {
+                "id": row["page_id"],
+                "name": row["page_name"],
+                "locale": row["locale"],
+                "templates": row["templates"],
+                "config": row["page_config"],
+            }
+    contact = mask_contact(keyring.decrypt_json(copy.payload), copy.scope)
+    return Facts(context, copy.ref, contact, action, page)
+
+
+def build(conn: Connection, scope: Scope, keyring: Keyring, job: DeliveryJob) -> dict[str, Any]:
+    """The payload of ``job`` (see the module docstring for what it may contain)."""
+    found = facts(conn, scope, keyring, job)
+    context = found.context
+    payload: dict[str, Any] = {
+        "version": VERSION,
+        "event": job.event,
+        "deliveryId": job.idempotency_key,
+        "org": {"name": context["org_name"]},
+        "campaign": {"name": context["campaign_name"], "title": context["campaign_title"]},
+        "supporter": {"confirmation": context["confirmation"]},
+        "consents": [
+            {
+                "org": c["org"],
+                "purpose": c["purpose"],
+                "given": c["given"] and c["withdrawn_at"] is None,
+                "wordingVersion": c["wording_version"],
+                "method": c["method"],
+                "at": _iso(c["created_at"]),
+                "confirmedAt": _iso(c["confirmed_at"]),
+            }
+            for c in repository.consents_to(conn, scope, job.org_id, job.supporter_id or 0)
+        ],
+    }
+    if found.page is not None:
+        page = found.page
+        payload["actionPage"] = {"id": page["id"], "name": page["name"], "locale": page["locale"]}
+    if found.action is not None:
+        payload["action"] = found.action
+    contact = {"contactRef": found.contact_ref, **found.contact}
+    key = context["public_key"]
+    payload["contact"] = seal(key, contact) if key else contact
+    return payload

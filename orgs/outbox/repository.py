@@ -1,0 +1,277 @@
+"""The outbox (DESIGN §2): delivery rows written in the same transaction as their event.
+
+Request code never talks to the broker. It calls :func:`plan_deliveries` / :func:`plan_mail`
+inside its transaction; the relay (workers/relay.py) later claims committed rows and enqueues
+their ids, and the delivery pipeline (workers/pipeline.py) locks one row per attempt and
+records the outcome with the functions below. Planning is async (the request's connection);
+the relay and the pipeline run in threads on a sync connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orgs.models import DeliveryEvent, DeliveryStatus
+
+STALE_QUEUED_SECONDS = 300  # a queued row not picked up by then is enqueued again
+
+MAIL_EVENTS = frozenset(
+    {
+        DeliveryEvent.CONFIRMATION_MAIL,
+        DeliveryEvent.THANK_YOU_MAIL,
+        DeliveryEvent.ERASURE_LINK_MAIL,
+    }
+)
+
+# --- planning (in the event's own transaction) -----------------------------------------------
+
+_PLAN = text(
+    """
+    INSERT INTO delivery (org_id, connector_id, event, action_id, supporter_id, status,
+                          attempts, idempotency_key)
+    SELECT c.org_id, c.id, CAST(:event AS text), :action_id, :supporter_id, :status, 0,
+           CAST(:event AS text) || ':' || CAST(:subject AS text) || ':' || c.id
+    FROM connector c
+    WHERE c.org_id = ANY(:org_ids) AND c.enabled AND c.kind <> 'smtp'
+    ON CONFLICT (idempotency_key) DO NOTHING
+    """
+)
+
+
+async def plan_deliveries(
+    conn: AsyncConnection,
+    *,
+    event: DeliveryEvent,
+    org_ids: Iterable[int],
+    supporter_id: int | None = None,
+    action_id: int | None = None,
+    waiting: bool = False,
+) -> int:
+    """Write one pending delivery per enabled connector of each org entitled to ``event``.
+
+    ``org_ids`` must already follow the visibility rule (orgs/scoping.py): only orgs holding
+    a Contact for the supporter, and for an action only the orgs it gave a copy.
+    ``waiting`` holds the rows until a double opt-in is confirmed. The idempotency key
+    (``event:subject:connector``) makes replays harmless. Returns the number of rows
+    written. One statement, so it is cheap on the public write path.
+    """
+    ids = sorted(set(org_ids))
+    if not ids:
+        return 0
+    subject = f"a{action_id}" if action_id is not None else f"s{supporter_id}"
+    result = await conn.execute(
+        _PLAN,
+        {
+            "event": event.value,
+            "action_id": action_id,
+            "supporter_id": supporter_id,
+            "status": (DeliveryStatus.WAITING if waiting else DeliveryStatus.PENDING).value,
+            "subject": subject,
+            "org_ids": ids,
+        },
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+_PLAN_MAIL = text(
+    """
+    INSERT INTO delivery (org_id, connector_id, event, action_id, supporter_id, status,
+                          attempts, idempotency_key)
+    VALUES (:org_id, NULL, CAST(:event AS text), :action_id, :supporter_id, 'pending', 0,
+            CAST(:event AS text) || ':' || CAST(:subject AS text) || '\\:mail')
+    ON CONFLICT (idempotency_key) DO NOTHING
+    """
+)
+
+
+async def plan_mail(
+    conn: AsyncConnection,
+    *,
+    event: DeliveryEvent,
+    org_id: int,
+    supporter_id: int,
+    action_id: int | None = None,
+    subject: str | None = None,
+) -> int:
+    """Write one pending mail delivery (thank-you, double opt-in or erasure link).
+
+    ``connector_id`` stays NULL: the mail actor picks the org's enabled SMTP connector at send
+    time, or the instance's SMTP settings. Idempotent like :func:`plan_deliveries`; a
+    ``subject`` overrides the default idempotency subject (the action or supporter).
+    """
+    if event not in MAIL_EVENTS:
+        raise ValueError(f"{event} is not a mail event")
+    key = subject or (f"a{action_id}" if action_id is not None else f"s{supporter_id}")
+    result = await conn.execute(
+        _PLAN_MAIL,
+        {
+            "org_id": org_id,
+            "event": event.value,
+            "action_id": action_id,
+            "supporter_id": supporter_id,
+            "subject": key,
+        },
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+_CANCEL = text(
+    """
+    UPDATE delivery SET status = 'cancelled', updated_at = now()
+    WHERE supporter_id = :supporter_id AND status IN ('waiting', 'pending', 'queued')
+      AND (CAST(:org_id AS bigint) IS NULL OR org_id = :org_id)
+    """
+)
+
+
+async def cancel_pending(conn: AsyncConnection, supporter_id: int, org_id: int | None) -> None:
+    """Cancel what is still to be sent about a supporter (to one org, or to every org)."""
+    await conn.execute(_CANCEL, {"supporter_id": supporter_id, "org_id": org_id})
+
+
+_RELEASE_WAITING = text(
+    "UPDATE delivery SET status = 'pending', next_attempt_at = now(), updated_at = now() "
+    "WHERE supporter_id = :supporter_id AND status = 'waiting'"
+)
+
+
+async def release_waiting(conn: AsyncConnection, supporter_id: int) -> None:
+    """Deliveries held for a double opt-in become due (the supporter confirmed)."""
+    await conn.execute(_RELEASE_WAITING, {"supporter_id": supporter_id})
+
+
+# --- the relay and the pipeline (sync, in worker threads) -------------------------------------
+
+_DUE = text(
+    """
+    SELECT id FROM delivery
+    WHERE (status = 'pending' AND next_attempt_at <= now())
+       OR (status = 'queued' AND enqueued_at < now() - make_interval(secs => :stale))
+    ORDER BY id
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+    """
+)
+_MARK_QUEUED = text(
+    "UPDATE delivery SET status = 'queued', enqueued_at = now(), updated_at = now() "
+    "WHERE id = ANY(:ids)"
+)
+
+
+def claim_due(conn: Connection, batch: int, stale_seconds: int = STALE_QUEUED_SECONDS) -> list[int]:
+    """Lock due rows (pending and due, or queued for too long) and mark them queued."""
+    ids = [row[0] for row in conn.execute(_DUE, {"stale": stale_seconds, "batch": batch})]
+    if ids:
+        conn.execute(_MARK_QUEUED, {"ids": ids})
+    return ids
+
+
+def release(conn: Connection, ids: list[int]) -> None:
+    """Claimed rows whose messages could not be sent become pending (due) again."""
+    conn.execute(
+        text(
+            "UPDATE delivery SET status = 'pending', enqueued_at = NULL, updated_at = now() "
+            "WHERE id = ANY(:ids) AND status = 'queued'"
+        ),
+        {"ids": ids},
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    id: int
+    org_id: int
+    connector_id: int | None
+    event: str
+    action_id: int | None
+    supporter_id: int | None
+    status: str
+    attempts: int
+    idempotency_key: str
+
+
+_LOCK = text(
+    """
+    SELECT id, org_id, connector_id, event, action_id, supporter_id, status, attempts,
+           idempotency_key
+    FROM delivery WHERE id = :id AND status IN ('pending', 'queued')
+    FOR UPDATE SKIP LOCKED
+    """
+)
+
+
+def lock_job(conn: Connection, delivery_id: int) -> DeliveryJob | None:
+    """The delivery, locked for this attempt; None when done, cancelled or being sent."""
+    row = conn.execute(_LOCK, {"id": delivery_id}).mappings().first()
+    return DeliveryJob(**row) if row is not None else None
+
+
+_EARLIER = text(
+    """
+    SELECT 1 FROM delivery
+    WHERE supporter_id = :supporter_id AND org_id = :org_id
+      AND connector_id IS NOT DISTINCT FROM :connector_id
+      AND id < :id AND status IN ('pending', 'queued', 'waiting')
+    LIMIT 1
+    """
+)
+
+
+def has_earlier_undelivered(conn: Connection, job: DeliveryJob) -> bool:
+    """A later event for a supporter never overtakes an earlier one (same org, connector)."""
+    if job.supporter_id is None:
+        return False
+    params = {
+        "supporter_id": job.supporter_id,
+        "org_id": job.org_id,
+        "connector_id": job.connector_id,
+        "id": job.id,
+    }
+    return conn.execute(_EARLIER, params).first() is not None
+
+
+def finish(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    status: str,
+    attempts: int,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    conn.execute(
+        text(
+            """
+            UPDATE delivery
+            SET status = CAST(:status AS text), attempts = :attempts, last_error = :error,
+                next_attempt_at = COALESCE(CAST(:next_at AS timestamptz), next_attempt_at),
+                delivered_at = CASE WHEN CAST(:status AS text) = 'delivered' THEN now() END,
+                updated_at = now()
+            WHERE id = :id
+            """
+        ),
+        {
+            "id": delivery_id,
+            "status": status,
+            "attempts": attempts,
+            "error": error[:2000] if error else None,
+            "next_at": next_attempt_at,
+        },
+    )
+
+
+def postpone(conn: Connection, delivery_id: int, seconds: float) -> None:
+    """Back to pending, a little later, without counting an attempt (ordering waits)."""
+    conn.execute(
+        text(
+            "UPDATE delivery SET status = 'pending', "
+            "next_attempt_at = now() + make_interval(secs => :s), updated_at = now() "
+            "WHERE id = :id"
+        ),
+        {"id": delivery_id, "s": seconds},
+    )
