@@ -167,13 +167,20 @@ class SerialSession(AsyncSession):
             self.sync_session.add_all(waiting)
 
     async def end(self, *, commit: bool) -> None:
-        """Commit or roll back, then close: one turn, so no statement can slip in between."""
+        """Commit or roll back, then close: one turn, so no statement can slip in between.
+
+        On rollback the rows this session read are detached first, keeping the values they
+        were read with: a row may outlive its request (resolvers/public.py reuses public
+        pages across requests), and a rollback would otherwise expire it, so the next
+        reader would fail with "Instance ... is not bound to a Session".
+        """
 
         def finish(session: Session) -> None:
             try:
                 if commit:
                     session.commit()
                 else:
+                    session.expunge_all()
                     session.rollback()
             finally:
                 session.close()

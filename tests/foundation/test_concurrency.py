@@ -8,7 +8,7 @@ database calls. These tests send the shapes that used to fail with "Unexpected e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -192,6 +192,44 @@ class TestNestedFields:
             ]
             * 5
         )
+
+
+@pytest.fixture
+async def cached_gql(
+    settings: Settings, uow: UnitOfWork, session: AsyncSession
+) -> AsyncIterator[GraphQLClient]:
+    """The app as deployed: public reads are reused across requests for a while."""
+    app = create_app(settings.model_copy(update={"public_cache_seconds": 60.0}), uow=uow)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
+        yield GraphQLClient(http, session)
+
+
+class TestRowsOutliveTheirRequest:
+    """resolvers/public.py reuses a page's rows across requests (public_cache_seconds).
+
+    A rollback used to expire them, and every reader of the cached page got "Instance
+    <ActionPage> is not bound to a Session" until the cache entry aged out: what fuzzing
+    hit after the concurrency errors above had rolled requests back.
+    """
+
+    async def test_a_rolled_back_request_leaves_cached_pages_readable(
+        self, session: AsyncSession, cached_gql: GraphQLClient, keyring: Keyring
+    ) -> None:
+        # given a request that reads a page (now cached) and fails elsewhere, so it rolls back
+        w = await world(session, keyring, signatures=0)
+        page = w["lead_page"]
+        failed = await cached_gql(
+            f'{{ actionPage(id: {page.id}) {{ id }} org(name: "x") {{ id }} }}'
+        )
+        assert failed["data"]["actionPage"] == {"id": page.id}
+        assert failed["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        # when the next request reads the cached page
+        body = await cached_gql(f"{{ actionPage(id: {page.id}) {{ name org {{ name }} }} }}")
+        # then
+        assert no_errors(body) == {
+            "actionPage": {"name": page.name, "org": {"name": w["lead"].name}}
+        }
 
 
 def shapes(w: dict[str, Any]) -> dict[str, str]:
