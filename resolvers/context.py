@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from hub.db import UnitOfWork
+from hub.db import SerialSession, UnitOfWork
 from hub.settings import Settings
 from orgs.crypto import Keyring
 from orgs.identity.access import JwtKeys
@@ -36,7 +36,8 @@ class Context:
     keyring: Keyring
     subject: Subject = ANONYMOUS
     auth_error: str | None = None
-    _session: AsyncSession | None = field(default=None, repr=False)
+    _session: SerialSession | None = field(default=None, repr=False)
+    _ended: bool = field(default=False, repr=False)
     loaders: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -48,20 +49,24 @@ class Context:
         return scope_for(self.subject)
 
     async def session(self) -> AsyncSession:
-        """The request's session; its transaction is committed by the unit-of-work extension."""
+        """The request's session; its transaction is committed by the unit-of-work extension.
+
+        Every resolver of the operation shares it, concurrently: it runs one database call at
+        a time (hub.db.SerialSession), so they all work in one transaction. Its transaction
+        begins with the first statement. Once the operation has ended there is no session:
+        a straggler (a dataloader whose callers were cancelled) gets an error instead of a
+        new transaction that nobody would commit or close.
+        """
+        if self._ended:
+            raise RuntimeError("the request's unit of work has ended")
         if self._session is None:
-            self._session = self.uow.new_session()
-            await self._session.begin()
+            self._session = self.uow.request_session()
         return self._session
 
     async def finish(self, *, commit: bool) -> None:
+        """End the request's unit of work: commit, or roll back, once any statement settled."""
+        self._ended = True
         if self._session is None:
             return
         session, self._session = self._session, None
-        try:
-            if commit:
-                await session.commit()
-            else:
-                await session.rollback()
-        finally:
-            await session.close()
+        await session.end(commit=commit)
