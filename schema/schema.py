@@ -26,7 +26,7 @@ from schema.auth import AuthMutation
 from schema.coalition import CoalitionMutation
 from schema.contacts import ContactMutation, ContactQuery, ErasureMutation
 from schema.delivery import DeliveryMutation, DeliveryQuery
-from schema.extensions import InputErrors, UnitOfWork
+from schema.extensions import InputErrors, TextGate, UnitOfWork
 from schema.intake import IntakeMutation
 from schema.org import OrgQuery
 from schema.public import PublicQuery
@@ -91,6 +91,7 @@ def _build() -> strawberry.Schema:
         extensions=[
             UnitOfWork,
             InputErrors,
+            TextGate,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: AddValidationRules(_LIMIT_RULES),
