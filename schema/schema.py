@@ -31,7 +31,7 @@ from schema.contacts import (
     PublicErasureMutation,
 )
 from schema.delivery import DeliveryMutation, DeliveryQuery
-from schema.extensions import InputErrors, UnitOfWork
+from schema.extensions import InputErrors, TextGate, UnitOfWork
 from schema.intake import IntakeMutation
 from schema.org import OrgQuery
 from schema.public import PublicQuery
@@ -97,6 +97,7 @@ def _build() -> strawberry.Schema:
         extensions=[
             UnitOfWork,
             InputErrors,
+            TextGate,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: AddValidationRules(_LIMIT_RULES),

@@ -1,7 +1,9 @@
 """Validation of what a widget submits: every problem with the input path and a stable code.
 
 Nothing here touches the database; the service validates first and writes only when the
-whole submission is valid, so a rejected submission leaves no trace.
+whole submission is valid, so a rejected submission leaves no trace. Every string goes
+through the text gate (orgs/text.py): NUL, lone surrogates and control characters are
+refused with INVALID_TEXT, accepted text is kept in NFC (the email fingerprint included).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Any
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
+
+from orgs.text import TextRefused, clean_json, problem
+from orgs.text import normalise as nfc
 
 MAX_CUSTOM_FIELDS_BYTES = 8 * 1024
 MAX_CUSTOM_FIELDS_DEPTH = 5
@@ -90,6 +95,7 @@ class Code(StrEnum):
     INVALID_DATE = "INVALID_DATE"
     INVALID_FORMAT = "INVALID_FORMAT"
     INVALID_JSON = "INVALID_JSON"
+    INVALID_TEXT = "INVALID_TEXT"
     TOO_LONG = "TOO_LONG"
     TOO_LARGE = "TOO_LARGE"
     TOO_DEEP = "TOO_DEEP"
@@ -195,7 +201,11 @@ class _Collector:
         self.errors.append(FieldError(path, code, message))
 
     def text(self, path: tuple[str, ...], value: Any) -> str | None:
-        """A trimmed optional string within its length limit (empty means absent)."""
+        """A trimmed one-line optional string in NFC within its length limit (empty: absent).
+
+        Surrounding whitespace (a pasted line break) is trimmed first; what is left must
+        pass the text gate, else INVALID_TEXT and None.
+        """
         if value is None:
             return None
         if not isinstance(value, str):
@@ -204,11 +214,22 @@ class _Collector:
         stripped: str = value.strip()
         if not stripped:
             return None
+        if not self.gate(path, stripped):
+            return None
+        stripped = nfc(stripped)
         limit = LIMITS.get(path[-1], 255)
         if len(stripped) > limit:
             self.add(path, Code.TOO_LONG, f"must be at most {limit} characters")
             return None
         return stripped
+
+    def gate(self, path: tuple[str, ...], value: str) -> bool:
+        """False (and an INVALID_TEXT error) when one-line ``value`` holds a refused character."""
+        reason = problem(value)
+        if reason is None:
+            return True
+        self.add(path, Code.INVALID_TEXT, reason)
+        return False
 
     def raise_if_any(self) -> None:
         if self.errors:
@@ -222,7 +243,9 @@ def validate_action(raw: dict[str, Any], errors: _Collector | None = None) -> Ac
     if not isinstance(action_type, str) or not action_type:
         collector.add(("action", "actionType"), Code.REQUIRED, "actionType is required")
         action_type = ""
-    elif not ACTION_TYPE.match(action_type):
+    elif not collector.gate(("action", "actionType"), action_type):
+        action_type = ""
+    elif not ACTION_TYPE.fullmatch(action_type):
         collector.add(
             ("action", "actionType"),
             Code.INVALID_FORMAT,
@@ -240,7 +263,8 @@ def _custom_fields(value: Any, errors: _Collector) -> dict[str, Any]:
     if value is None or value == "":
         return {}
     if isinstance(value, str):  # existing widgets send a JSON-encoded string
-        if len(value.encode()) > MAX_CUSTOM_FIELDS_BYTES:
+        # surrogatepass: a lone surrogate must reach the text gate below, not crash here
+        if len(value.encode("utf-8", "surrogatepass")) > MAX_CUSTOM_FIELDS_BYTES:
             errors.add(path, Code.TOO_LARGE, f"must be at most {MAX_CUSTOM_FIELDS_BYTES} bytes")
             return {}
         try:
@@ -254,10 +278,19 @@ def _custom_fields(value: Any, errors: _Collector) -> dict[str, Any]:
     if _depth(value) > MAX_CUSTOM_FIELDS_DEPTH:
         errors.add(path, Code.TOO_DEEP, f"must nest at most {MAX_CUSTOM_FIELDS_DEPTH} levels")
         return {}
-    if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_CUSTOM_FIELDS_BYTES:
+    try:
+        # keys one-line, values may keep line breaks (a comment field)
+        cleaned: dict[str, Any] = clean_json(value, multiline=True)
+    except TextRefused as refused:
+        first = refused.refusals[0]
+        where = ".".join(str(part) for part in first.path)
+        code = Code.INVALID_TEXT if first.text else Code.INVALID_JSON
+        errors.add(path, code, f"{where}: {first.reason}" if where else first.reason)
+        return {}
+    if len(json.dumps(cleaned, separators=(",", ":")).encode()) > MAX_CUSTOM_FIELDS_BYTES:
         errors.add(path, Code.TOO_LARGE, f"must be at most {MAX_CUSTOM_FIELDS_BYTES} bytes")
         return {}
-    return value
+    return cleaned
 
 
 def _depth(value: Any) -> int:
@@ -323,7 +356,7 @@ def _email(value: Any, errors: _Collector) -> str | None:
     except EmailNotValidError:
         errors.add(path, Code.INVALID_EMAIL, "is not a valid email address")
         return None
-    return str(checked.normalized).lower()
+    return nfc(str(checked.normalized).lower())
 
 
 def validate_email_address(value: Any) -> str:
@@ -382,7 +415,7 @@ def _birth_date(value: Any, errors: _Collector) -> str | None:
 def validate_tracking(raw: dict[str, Any] | None, errors: _Collector) -> TrackingData:
     raw = raw or {}
     referral = errors.text(("tracking", "referralCode"), raw.get("referralCode"))
-    if referral is not None and not REF.match(referral):
+    if referral is not None and not REF.fullmatch(referral):
         errors.add(("tracking", "referralCode"), Code.INVALID_FORMAT, "is not a referral code")
         referral = None
     return TrackingData(
@@ -413,7 +446,9 @@ def validate_consent(
 def validate_ref(path: tuple[str, ...], value: Any, errors: _Collector) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not REF.match(value):
+    if isinstance(value, str) and not errors.gate(path, value):
+        return None
+    if not isinstance(value, str) or not REF.fullmatch(value):
         errors.add(path, Code.INVALID_FORMAT, "is not a contact reference")
         return None
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.fast_intake import widget_documents
 from orgs.models import PageStatus
 from tests import factories as f
-from tests.intake.conftest import Coalition
+from tests.intake.conftest import Coalition, counts
 
 DOCS = widget_documents()
 SIGN, ACT = DOCS["M_SIGN"], DOCS["M_ACT"]
@@ -28,7 +29,12 @@ async def _post(
     client: httpx.AsyncClient, session: AsyncSession, query: str, variables: dict[str, Any]
 ) -> tuple[int, Any]:
     await session.flush()
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    # json.dumps escapes a lone surrogate as a browser does (httpx's json= cannot encode it)
+    response = await client.post(
+        "/graphql",
+        content=json.dumps({"query": query, "variables": variables}),
+        headers={"content-type": "application/json"},
+    )
     return response.status_code, response.json()
 
 
@@ -68,8 +74,21 @@ class TestParity:
             {"a": {"actionType": "1bad", "customFields": "{oops"}},
             {"v": {"consentVersion": "v9"}},
             {"t": {"referralCode": "!"}},
+            {"c": {"firstName": "A\x00na", "email": "nul@example.net"}},
+            {
+                "a": {"actionType": "signature", "customFields": {"comment": "\ud800"}},
+                "t": {"source": "news\x07letter"},
+            },
         ],
-        ids=["valid", "bad-contact", "bad-action", "unknown-wording", "bad-referral"],
+        ids=[
+            "valid",
+            "bad-contact",
+            "bad-action",
+            "unknown-wording",
+            "bad-referral",
+            "refused-text",
+            "refused-surrogate-and-control",
+        ],
     )
     async def test_same_answers_as_strawberry(
         self,
@@ -102,6 +121,26 @@ class TestParity:
         # then
         assert fast == slow
         assert fast[1]["errors"][0]["extensions"]["code"] == "PAGE_CLOSED"
+
+    async def test_refused_text_answers_the_same_and_writes_nothing(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given
+        before = await counts(session)
+        variables = _variables(
+            coalition.partner_page.id,
+            "a@example.net",
+            c={"firstName": "\ud800", "email": "a@e.net"},
+        )
+        # when
+        fast = await _post(client, session, SIGN, variables)
+        slow = await _post(client, session, _slow(SIGN), variables)
+        # then
+        assert fast == slow
+        [error] = fast[1]["errors"]
+        assert error["path"] == ["addActionContact", "contact", "firstName"]
+        assert error["extensions"] == {"code": "INVALID_TEXT"}
+        assert await counts(session) == before
 
     async def test_the_same_rows_are_written(
         self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession

@@ -110,3 +110,21 @@ class TestFormPost:
         assert response.status_code == 200
         assert re.search(r'name="_t" value="\d+\.[\w-]+"', response.text)
         assert 'name="optInShown"' in response.text
+
+    async def test_refused_text_gets_the_not_recorded_page(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given: a NUL in the name and a surrogate's UTF-8 bytes (%ED%A0%80) in the comment
+        before = await counts(session)
+        await session.flush()
+        body = "firstName=A%00da&email=ada%40example.org&comment=%ED%A0%80&source=x%01y"
+        # when
+        response = await client.post(
+            f"/act/{coalition.lead_page.id}", content=body, headers={"content-type": FORM}
+        )
+        # then
+        assert response.status_code == 400
+        assert "Your signature was not recorded" in response.text
+        assert "firstName: contains a NUL character" in response.text
+        assert "source: contains a control character" in response.text
+        assert await counts(session) == before
