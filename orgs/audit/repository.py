@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from orgs.models import AuditEvent
 from orgs.scoping import Scope
@@ -34,12 +32,3 @@ async def record(
     session.add(event)
     await session.flush()
     return event
-
-
-async def count_for_org(session: AsyncSession, scope: Scope, org_id: int) -> int:
-    if org_id not in scope.member_org_ids():
-        return 0
-    result = await session.execute(
-        select(func.count()).select_from(AuditEvent).where(col(AuditEvent.org_id) == org_id)
-    )
-    return int(result.scalar_one())

@@ -31,15 +31,15 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orgs.audit import repository as audit
 from orgs.crypto import Keyring
 from orgs.identity import repository
 from orgs.identity.access import JwtKeys
 from orgs.identity.links import LinkPurpose, create_token, spend_token
 from orgs.identity.service import SessionTokens, issue_session
-from orgs.models import AuditEvent, Org
+from orgs.models import Org
 from orgs.organisations.repository import org_by_name
 from orgs.scoping import Scope
-from orgs.staff.repository import add_audit
 from permissions.policies import can_manage_staff
 
 with warnings.catch_warnings():
@@ -209,18 +209,7 @@ async def remove(session: AsyncSession, scope: Scope, org: Org) -> bool | SsoErr
 async def _audit(
     session: AsyncSession, scope: Scope, org_id: int, action: str, **details: str
 ) -> None:
-    await add_audit(
-        session,
-        AuditEvent(
-            org_id=org_id,
-            actor_user_id=scope.subject.user_id,
-            actor_token_id=scope.subject.token_id,
-            action=action,
-            subject_type="org",
-            subject_id=org_id,
-            details=dict(details),
-        ),
-    )
+    await audit.record(session, scope, org_id, action, "org", org_id, dict(details))
 
 
 # --- the login flow (anonymous) ----------------------------------------------------------------

@@ -15,8 +15,9 @@ from typing import Protocol
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orgs.intake import repository
 
 
 class Limiter(Protocol):
@@ -42,16 +43,6 @@ class IntakeLimiter:
 
 PAGE_SHARDS = 8
 
-_HIT = text(
-    """
-    INSERT INTO rate_limit_counter (key, window_start, hits)
-    VALUES (:key, to_timestamp(floor(extract(epoch FROM now()) / :width) * :width), 1)
-    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limit_counter.hits + 1
-    RETURNING hits
-    """
-)
-_SWEEP = text("DELETE FROM rate_limit_counter WHERE window_start < now() - interval '1 day'")
-
 
 class DatabaseLimiter:
     """Fixed windows counted in PostgreSQL, in the submission's own transaction."""
@@ -61,12 +52,11 @@ class DatabaseLimiter:
         self._per_page = parse(per_page)
 
     async def _over(self, conn: AsyncConnection, key: str, amount: int, width: int) -> bool:
-        hits = (await conn.execute(_HIT, {"key": key, "width": width})).scalar_one()
-        return int(hits) > amount
+        return await repository.hit_rate_limit(conn, key, width) > amount
 
     async def flag(self, conn: AsyncConnection, ip: str | None, page_id: int) -> str | None:
         if secrets.randbelow(1000) == 0:
-            await conn.execute(_SWEEP)
+            await repository.sweep_rate_limits(conn)
         ip_limit, page_limit = self._per_ip, self._per_page
         if ip and await self._over(conn, f"ip:{ip}", ip_limit.amount, ip_limit.get_expiry()):
             return "rate_limit_ip"

@@ -491,3 +491,25 @@ async def campaign_counts(conn: AsyncConnection, campaign_id: int) -> Counts:
 
 async def page_counts(conn: AsyncConnection, page_id: int) -> Counts:
     return _fold(await conn.execute(_PAGE_COUNTS, {"page_id": page_id}))
+
+
+# --- rate limits counted in PostgreSQL (HUB_RATE_LIMIT_STORAGE=database) ---------------------
+
+_HIT = text(
+    """
+    INSERT INTO rate_limit_counter (key, window_start, hits)
+    VALUES (:key, to_timestamp(floor(extract(epoch FROM now()) / :width) * :width), 1)
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limit_counter.hits + 1
+    RETURNING hits
+    """
+)
+_SWEEP = text("DELETE FROM rate_limit_counter WHERE window_start < now() - interval '1 day'")
+
+
+async def hit_rate_limit(conn: AsyncConnection, key: str, width: int) -> int:
+    """Count one hit of ``key`` in its current fixed window of ``width`` seconds."""
+    return int((await conn.execute(_HIT, {"key": key, "width": width})).scalar_one())
+
+
+async def sweep_rate_limits(conn: AsyncConnection) -> None:
+    await conn.execute(_SWEEP)

@@ -19,7 +19,8 @@ PublicPage = tuple[ActionPage, Org, Campaign, Org]
 async def public_page(
     session: AsyncSession, *, page_id: int | None = None, name: str | None = None
 ) -> PublicPage | None:
-    """A page the public may see (live or closed) with its org, campaign and lead org."""
+    """A page the public may see (live or closed) with its org, campaign and lead org,
+    detached from the session (safe to keep after the request)."""
     lead = aliased(Org)
     query = (
         select(ActionPage, Org, Campaign, lead)
@@ -35,7 +36,12 @@ async def public_page(
     row = (await session.execute(query)).first()
     if row is None:
         return None
-    return row[0], row[1], row[2], row[3]
+    found: PublicPage = (row[0], row[1], row[2], row[3])
+    # detached with their values loaded: callers cache them across requests, and a rollback
+    # of this session must not expire what the cache holds
+    for item in {id(item): item for item in found}.values():
+        session.expunge(item)
+    return found
 
 
 async def pages_of_org(session: AsyncSession, scope: Scope, org_id: int) -> list[ActionPage]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -64,10 +64,3 @@ async def delete_staffer(session: AsyncSession, staffer: Staffer) -> None:
 async def add_audit(session: AsyncSession, event: AuditEvent) -> None:
     session.add(event)
     await session.flush()
-
-
-async def audit_count(session: AsyncSession, org_id: int) -> int:
-    result = await session.execute(
-        select(func.count()).select_from(AuditEvent).where(col(AuditEvent.org_id) == org_id)
-    )
-    return int(result.scalar_one())

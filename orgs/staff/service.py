@@ -7,9 +7,10 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orgs.audit import repository as audit
 from orgs.identity.links import LinkPurpose, create_link
 from orgs.identity.service import create_user
-from orgs.models import AuditEvent, Staffer, StaffRole
+from orgs.models import Staffer, StaffRole
 from orgs.scoping import Scope
 from orgs.staff import repository
 from permissions.policies import can_manage_staff
@@ -42,18 +43,7 @@ async def list_staff(session: AsyncSession, scope: Scope, org_id: int) -> list[t
 async def _audit(
     session: AsyncSession, scope: Scope, org_id: int, action: str, staffer: Staffer, **details: str
 ) -> None:
-    await repository.add_audit(
-        session,
-        AuditEvent(
-            org_id=org_id,
-            actor_user_id=scope.subject.user_id,
-            actor_token_id=scope.subject.token_id,
-            action=action,
-            subject_type="staffer",
-            subject_id=staffer.user_id,
-            details=dict(details),
-        ),
-    )
+    await audit.record(session, scope, org_id, action, "staffer", staffer.user_id, dict(details))
 
 
 async def _target(session: AsyncSession, scope: Scope, org_id: int, user_id: int) -> Staffer | None:

@@ -8,10 +8,10 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orgs.audit import repository as audit
 from orgs.identity.service import IssuedToken, issue_token
-from orgs.models import ApiToken, AuditEvent, utcnow
+from orgs.models import ApiToken, utcnow
 from orgs.scoping import Scope
-from orgs.staff.repository import add_audit
 from orgs.tokens import repository
 from permissions.policies import can_manage_tokens
 from permissions.roles import ALL_SCOPES, permissions_for_scopes
@@ -41,17 +41,14 @@ async def list_tokens(session: AsyncSession, scope: Scope, org_id: int) -> list[
 
 
 async def _audit(scope: Scope, session: AsyncSession, token: ApiToken, action: str) -> None:
-    await add_audit(
+    await audit.record(
         session,
-        AuditEvent(
-            org_id=token.org_id,
-            actor_user_id=scope.subject.user_id,
-            actor_token_id=scope.subject.token_id,
-            action=action,
-            subject_type="api_token",
-            subject_id=token.id,
-            details={"name": token.name, "scopes": list(token.scopes)},
-        ),
+        scope,
+        token.org_id,
+        action,
+        "api_token",
+        token.id,
+        {"name": token.name, "scopes": list(token.scopes)},
     )
 
 

@@ -1,8 +1,11 @@
-"""A query on an org-owned model may only appear in orgs/*/repository.py or orgs/scoping.py.
+"""SQL lives in repositories: a query on an org-owned model may only appear in
+orgs/*/repository.py or orgs/scoping.py, and raw SQL (``text(...)``) only in repositories.
 
 Org-owned models are the tables with an ``org_id`` column (STYLE: tenancy). The check walks
 the source for SQL constructors (``select``, ``update``, ``delete``, ``insert``, ``exists``,
-``session.get``/``execute`` on a model) whose arguments name such a model.
+``session.get``/``execute`` on a model) whose arguments name such a model, and for calls of
+SQLAlchemy's ``text`` anywhere outside a repository (raw SQL names tables as strings, which
+the first check cannot see).
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ PACKAGES = ("hub", "orgs", "permissions", "resolvers", "schema", "workers")
 SQL_CALLS = frozenset({"select", "update", "delete", "insert", "exists", "get"})
 # Modules outside the rule on purpose, each with the reason.
 ALLOWED_EXCEPTIONS: dict[str, str] = {}
+RAW_SQL_EXCEPTIONS: dict[str, str] = {
+    "orgs/models.py": "DDL fragments (server defaults, partial index conditions), no queries",
+    "hub/app.py": "/readyz reads alembic_version (the schema revision, no org data)",
+}
 
 
 def org_owned_models() -> frozenset[str]:
@@ -83,3 +90,54 @@ def test_the_check_catches_a_query(tmp_path: Path) -> None:
     found = offences(bad, org_owned_models(), rel="resolvers/probe.py")
     # then
     assert found == ["resolvers/probe.py:2 select(Contact ...)"]
+
+
+def raw_sql(path: Path, rel: str | None = None) -> list[str]:
+    """Calls of ``text(...)`` imported from sqlalchemy in ``path``."""
+    rel = rel or path.relative_to(ROOT).as_posix()
+    tree = ast.parse(path.read_text(), filename=str(path))
+    imported = any(
+        isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("sqlalchemy")
+        and any(alias.name == "text" for alias in node.names)
+        for node in ast.walk(tree)
+    )
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        direct = isinstance(func, ast.Name) and func.id == "text" and imported
+        qualified = (
+            isinstance(func, ast.Attribute)
+            and func.attr == "text"
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("sa", "sqlalchemy")
+        )
+        if direct or qualified:
+            found.append(f"{rel}:{node.lineno} text(...)")
+    return found
+
+
+def test_no_raw_sql_outside_repositories() -> None:
+    # given
+    files = [
+        p
+        for pkg in PACKAGES
+        for p in (ROOT / pkg).rglob("*.py")
+        if p.name != "repository.py" and p.relative_to(ROOT).as_posix() not in RAW_SQL_EXCEPTIONS
+    ]
+    # when
+    found = [o for path in files for o in raw_sql(path)]
+    # then
+    assert found == [], "raw SQL belongs in a repository:\n" + "\n".join(found)
+
+
+def test_the_raw_sql_check_catches_text(tmp_path: Path) -> None:
+    # given
+    bad = tmp_path / "probe.py"
+    bad.write_text("from sqlalchemy import text\nq = text('SELECT payload FROM contact')\n")
+    # when
+    found = raw_sql(bad, rel="workers/probe.py")
+    # then
+    assert found == ["workers/probe.py:2 text(...)"]
