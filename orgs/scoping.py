@@ -323,3 +323,43 @@ def ref_reaches(*, issued_org_id: int, page_org_id: int, age_seconds: float, ttl
     supporter's other submissions.
     """
     return issued_org_id == page_org_id and age_seconds < ttl
+
+
+def visibility_reference() -> str:
+    """The rule as one Markdown table (embedded in docs/permissions.md; a test checks)."""
+    delivery = ", ".join(
+        [*DELIVERY_CONTACT_FIELDS, *(f"address.{k}" for k in DELIVERY_ADDRESS_FIELDS)]
+    )
+    action_fields = ", ".join(ACTION_DELIVERY_FIELDS)
+    rows = [
+        (
+            "the org whose page collected it",
+            "all",
+            "those on its own pages: all fields",
+            "it collected them (§5.1)",
+        ),
+        (
+            "an org given communication consent (lead opt-in)",
+            "all",
+            "those on its own pages, and each action whose consent gave it its copy: all fields",
+            "consent (§5.2)",
+        ),
+        (
+            "the campaign's delivery org, without consent",
+            delivery,
+            f"each signature: {action_fields}",
+            "delivering the signatures (§5.3)",
+        ),
+        (
+            "any other org, a removed or left partner for new signatures, anyone anonymous",
+            "none",
+            "none (aggregate counts only)",
+            "",
+        ),
+    ]
+    lines = [
+        "| who | contact fields | actions | why |",
+        "| --- | --- | --- | --- |",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+    ]
+    return "\n".join(lines) + "\n"
