@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -15,6 +14,8 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from orgs.pages.config import SCHEMA_PATH
 
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
 SCRIPT = WIDGET_DIR / "widget.js"
@@ -197,15 +198,9 @@ async def demo_page(request: Request) -> Response:
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 
 
-def config_schema() -> dict[str, Any]:
-    """The JSON Schema that action page configs are validated against."""
-    loaded: dict[str, Any] = json.loads((WIDGET_DIR / "config.schema.json").read_text("utf-8"))
-    return loaded
-
-
 async def widget_schema(request: Request) -> Response:
     return Response(
-        (WIDGET_DIR / "config.schema.json").read_bytes(),
+        SCHEMA_PATH.read_bytes(),
         media_type="application/schema+json",
         headers={"cache-control": ALIAS_CACHE, "access-control-allow-origin": "*"},
     )

@@ -163,6 +163,10 @@ class DeliveryEvent(StrEnum):
     CONFIRMATION_MAIL = "confirmation_mail"
     THANK_YOU_MAIL = "thank_you_mail"
     ERASURE_LINK_MAIL = "erasure_link_mail"  # the person's own request: a signed link to them
+    CONNECTOR_TEST = "connector_test"  # testConnector: a fixed payload, no personal data
+    TEST_MAIL = "test_mail"  # a page's mail template, sent to the staff member asking
+    PASSWORD_RESET_MAIL = "password_reset_mail"
+    INVITATION_MAIL = "invitation_mail"
 
 
 class DeliveryStatus(StrEnum):
@@ -298,6 +302,11 @@ class Campaign(SQLModel, table=True):
     # {"current": "v2", "versions": {"v2": {"optIn": "...", "leadOptIn": "..."}}}
     consent_texts: dict[str, Any] = _json()
     config: dict[str, Any] = _json()
+    # signatures are taken from starts_at (when set) until ends_at, then the campaign closes
+    starts_at: datetime | None = _when()
+    ends_at: datetime | None = _when()
+    # public counters as they were when frozen (press work): shown until unfrozen
+    frozen_counts: dict[str, Any] | None = Field(default=None, sa_type=JSONB, nullable=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -348,6 +357,7 @@ class ActionPage(SQLModel, table=True):
     status: str = Field(default=PageStatus.DRAFT.value, sa_type=String(20))
     templates: dict[str, Any] = _json()  # thank-you / confirmation mail per locale
     double_opt_in: bool | None = Field(default=None, description="None: follow the org setting")
+    thank_you_mail: bool = Field(default=False, description="mail a thank-you after signing")
     launch_message: str | None = Field(default=None, sa_type=String(2000))
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -560,6 +570,8 @@ class Delivery(SQLModel, table=True):
     event: str = Field(sa_type=String(32))
     action_id: int | None = _fk("action.id", nullable=True, index=False, ondelete="SET NULL")
     supporter_id: int | None = _fk("supporter.id", nullable=True, index=False)
+    # the staff member a staff mail goes to (test mail, password reset, invitation)
+    user_id: int | None = _fk("user.id", nullable=True, index=False)
     status: str = Field(default=DeliveryStatus.PENDING.value, sa_type=String(16))
     attempts: int = Field(default=0)
     next_attempt_at: datetime = _created()

@@ -89,6 +89,12 @@ def can_transfer_lead(
     return _check(subject, org_id, partnership_role, Permission.MANAGE_PARTNERS, LEAD_ONLY)
 
 
+def can_change_partner_role(
+    subject: Subject, org_id: int, partnership_role: str | PartnerRole | None
+) -> Decision:
+    return _check(subject, org_id, partnership_role, Permission.MANAGE_PARTNERS, LEAD_ONLY)
+
+
 def can_set_delivery_org(
     subject: Subject, org_id: int, partnership_role: str | PartnerRole | None
 ) -> Decision:
@@ -181,3 +187,7 @@ def can_manage_staff(subject: Subject, org_id: int) -> Decision:
 
 def can_manage_tokens(subject: Subject, org_id: int) -> Decision:
     return _needs(subject, org_id, Permission.MANAGE_TOKENS, "API tokens")
+
+
+def can_manage_org(subject: Subject, org_id: int) -> Decision:
+    return _needs(subject, org_id, Permission.MANAGE_ORG, "the org's settings")

@@ -50,6 +50,7 @@ SCOPE_PERMISSIONS: dict[str, Permission] = {
     "connectors:write": Permission.MANAGE_CONNECTORS,
     "tokens:write": Permission.MANAGE_TOKENS,
     "staff:write": Permission.MANAGE_STAFF,
+    "org:write": Permission.MANAGE_ORG,
 }
 ALL_SCOPES = tuple(SCOPE_PERMISSIONS)
 

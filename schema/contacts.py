@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
 from strawberry.types import Info
 
 from orgs.contacts.export import ExportFormat as ExportFormatSpec
 from orgs.contacts.repository import ContactFilter as ContactFilterSpec
+from orgs.contacts.service import ContactErrorCode
+from orgs.errors import Problem
 from orgs.models import Action as ActionRow
 from orgs.models import Contact as ContactRow
 from orgs.models import ContactScope
@@ -19,8 +21,8 @@ from orgs.scoping import Membership, mask_action, mask_contact
 from resolvers import contacts as resolvers
 from resolvers.context import Context
 from resolvers.loaders import ActionsBySupporterLoader, ConsentsBySupporterLoader, loader
-from schema.coalition import CoalitionError, CoalitionErrorCode
 from schema.permissions import require_scope
+from schema.results import field_error, operation
 from schema.scalars import JsonValue
 
 
@@ -288,20 +290,24 @@ class ExportContactsInput:
     )
 
 
-@strawberry.type
-class ExportContactsSuccess:
-    url: str
-    expires_at: datetime
+ContactError = field_error(
+    "ContactError", ContactErrorCode, "A problem with a personal-data request; nothing changed."
+)
+ExportContacts = operation("ExportContacts", ContactError, url=str, expires_at=datetime)
+RequestErasure = operation("RequestErasure", ContactError, contact_ref=str)
+RequestMyErasure = operation("RequestMyErasure", ContactError, message=str)
+if TYPE_CHECKING:  # generated at run time (schema/results.py); opaque to mypy
+    ExportContactsResult: TypeAlias = Any
+    RequestErasureResult: TypeAlias = Any
+    RequestMyErasureResult: TypeAlias = Any
+else:
+    ExportContactsResult = ExportContacts.result
+    RequestErasureResult = RequestErasure.result
+    RequestMyErasureResult = RequestMyErasure.result
 
 
-@strawberry.type
-class ExportContactsErrors:
-    errors: list[CoalitionError]
-
-
-ExportContactsResult = Annotated[
-    ExportContactsSuccess | ExportContactsErrors, strawberry.union("ExportContactsResult")
-]
+def _problem(field: str, code: ContactErrorCode, message: str) -> list[Problem]:
+    return [Problem(("input", field), code, message)]
 
 
 @strawberry.type
@@ -321,17 +327,11 @@ class ContactMutation:
             include_flagged=input.include_flagged,
         )
         if link is None:
-            return ExportContactsErrors(
-                errors=[
-                    CoalitionError(
-                        field="campaign",
-                        code=CoalitionErrorCode.NOT_FOUND,
-                        message="campaign not found",
-                    )
-                ]
+            return ExportContacts.failed(
+                _problem("campaign", ContactErrorCode.NOT_FOUND, "campaign not found")
             )
         path, expires_at = link
-        return ExportContactsSuccess(url=path, expires_at=expires_at)
+        return ExportContacts.success(url=path, expires_at=expires_at)
 
 
 @strawberry.input
@@ -339,21 +339,6 @@ class RequestErasureInput:
     campaign: str
     contact_ref: str = strawberry.field(description="The supporter's reference (contacts.ref).")
     org: str | None = None
-
-
-@strawberry.type
-class RequestErasureSuccess:
-    contact_ref: str
-
-
-@strawberry.type
-class RequestErasureErrors:
-    errors: list[CoalitionError]
-
-
-RequestErasureResult = Annotated[
-    RequestErasureSuccess | RequestErasureErrors, strawberry.union("RequestErasureResult")
-]
 
 
 @strawberry.type
@@ -373,16 +358,14 @@ class ErasureMutation:
             info.context, input.campaign, input.contact_ref, input.org
         )
         if not done:
-            return RequestErasureErrors(
-                errors=[
-                    CoalitionError(
-                        field="contactRef",
-                        code=CoalitionErrorCode.NOT_FOUND,
-                        message="no such supporter of your org in this campaign",
-                    )
-                ]
+            return RequestErasure.failed(
+                _problem(
+                    "contactRef",
+                    ContactErrorCode.NOT_FOUND,
+                    "no such supporter of your org in this campaign",
+                )
             )
-        return RequestErasureSuccess(contact_ref=input.contact_ref)
+        return RequestErasure.success(contact_ref=input.contact_ref)
 
 
 @strawberry.input
@@ -392,20 +375,6 @@ class RequestMyErasureInput:
         description="The campaign's name (as its pages show it) or <org>/<name>."
     )
 
-
-@strawberry.type
-class RequestMyErasureSuccess:
-    message: str
-
-
-@strawberry.type
-class RequestMyErasureErrors:
-    errors: list[CoalitionError]
-
-
-RequestMyErasureResult = Annotated[
-    RequestMyErasureSuccess | RequestMyErasureErrors, strawberry.union("RequestMyErasureResult")
-]
 
 MY_ERASURE_ANSWER = (
     "If this campaign holds this address, a link to delete your details everywhere in the "
@@ -426,13 +395,7 @@ class PublicErasureMutation:
         self, info: Info[Context, None], input: RequestMyErasureInput
     ) -> RequestMyErasureResult:
         if not await resolvers.request_my_erasure(info.context, input.email, input.campaign):
-            return RequestMyErasureErrors(
-                errors=[
-                    CoalitionError(
-                        field="email",
-                        code=CoalitionErrorCode.INVALID,
-                        message="is not a valid email address",
-                    )
-                ]
+            return RequestMyErasure.failed(
+                _problem("email", ContactErrorCode.INVALID, "is not a valid email address")
             )
-        return RequestMyErasureSuccess(message=MY_ERASURE_ANSWER)
+        return RequestMyErasure.success(message=MY_ERASURE_ANSWER)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from orgs.campaigns import consent
 from orgs.models import ActionPage as PageRow
 from orgs.models import Campaign as CampaignRow
 from orgs.models import Org as OrgRow
@@ -14,6 +16,15 @@ from resolvers import org as resolvers
 from resolvers.context import Context
 from schema.permissions import IsAuthenticated
 from schema.scalars import JsonValue
+
+
+@strawberry.type
+class ConsentVersion:
+    version: str
+    locale: str
+    opt_in: str
+    lead_opt_in: str | None
+    current: bool = strawberry.field(description="Pages of this locale show this version.")
 
 
 @strawberry.federation.type(keys=["id"])
@@ -25,8 +36,28 @@ class Campaign:
     title: str
     goal: int | None
     status: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    counters_frozen: bool
     lead_org_id: strawberry.Private[int]
     namespace_org_id: strawberry.Private[int]
+    consent_texts: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(description="Every consent wording version, per locale.")
+    def consent_versions(self) -> list[ConsentVersion]:
+        data = consent.normalise(self.consent_texts)
+        current: dict[str, str] = data["current"]
+        return [
+            ConsentVersion(
+                version=version,
+                locale=locale,
+                opt_in=str(texts.get("optIn") or ""),
+                lead_opt_in=texts.get("leadOptIn"),
+                current=current.get(locale) == version,
+            )
+            for version, per_locale in sorted(data["versions"].items())
+            for locale, texts in sorted(per_locale.items())
+        ]
 
     @strawberry.field(
         description="<creating org>/<name>: names this campaign unambiguously in any argument."
@@ -49,8 +80,12 @@ class Campaign:
             title=row.title,
             goal=row.goal,
             status=row.status,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            counters_frozen=row.frozen_counts is not None,
             lead_org_id=row.org_id,
             namespace_org_id=row.namespace_org_id,
+            consent_texts=row.consent_texts,
         )
 
 
@@ -62,6 +97,13 @@ class OrgActionPage:
     status: str
     config: JsonValue
     campaign_id: int
+    double_opt_in: bool | None = strawberry.field(
+        description="null: the page follows its org's setting."
+    )
+    thank_you_mail: bool
+    templates: JsonValue = strawberry.field(
+        description="Mail templates: {locale: {confirmation|thank_you: {subject, text, html}}}."
+    )
 
     @classmethod
     async def resolve_reference(cls, info: Info[Context, None], id: int) -> OrgActionPage | None:
@@ -78,6 +120,9 @@ class OrgActionPage:
             status=row.status,
             config=JsonValue(row.config),
             campaign_id=row.campaign_id,
+            double_opt_in=row.double_opt_in,
+            thank_you_mail=row.thank_you_mail,
+            templates=JsonValue(row.templates),
         )
 
 

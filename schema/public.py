@@ -8,6 +8,8 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from orgs.campaigns import consent
+from orgs.campaigns.service import campaign_phase
 from orgs.intake.repository import Counts
 from orgs.models import ActionPage as PageRow
 from orgs.models import Campaign as CampaignRow
@@ -39,7 +41,10 @@ class PublicOrg:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="The consent wording the page shows in its locale; send `version` back as "
+    "`privacy.consentVersion`."
+)
 class ConsentText:
     version: str
     opt_in_text: str
@@ -83,6 +88,7 @@ class PublicStats:
 @strawberry.type
 class PublicCampaign:
     id: strawberry.Private[int]
+    frozen: strawberry.Private[dict[str, Any] | None]
     name: str
     title: str
     goal: int | None
@@ -90,26 +96,30 @@ class PublicCampaign:
     consent: ConsentText
 
     @classmethod
-    def from_row(cls, campaign: CampaignRow, lead: OrgRow) -> PublicCampaign:
-        texts: dict[str, Any] = campaign.consent_texts or {}
-        version = str(texts.get("current") or "default")
-        wording = (texts.get("versions") or {}).get(version) or {}
+    def from_row(cls, campaign: CampaignRow, lead: OrgRow, locale: str) -> PublicCampaign:
+        shown = consent.wording(campaign.consent_texts, locale)
         assert campaign.id is not None
         return cls(
             id=campaign.id,
+            frozen=campaign.frozen_counts,
             name=campaign.name,
             title=campaign.title,
             goal=campaign.goal,
             lead_org=PublicOrg.from_row(lead),
             consent=ConsentText(
-                version=version,
-                opt_in_text=wording.get("optIn") or "Yes, {org} may contact me by email.",
-                lead_opt_in_text=wording.get("leadOptIn"),
+                version=shown.version if shown else "",
+                opt_in_text=shown.opt_in if shown else "",
+                lead_opt_in_text=shown.lead_opt_in if shown else None,
             ),
         )
 
-    @strawberry.field(description="Campaign totals over every partner's pages.")
+    @strawberry.field(
+        description="Campaign totals over every partner's pages (a person's repeat of the same "
+        "action counts once in the campaign); frozen values while the lead froze them."
+    )
     async def stats(self, info: Info[Context, None]) -> PublicStats:
+        if self.frozen is not None:
+            return PublicStats.from_counts(Counts(**self.frozen["campaign"]))
         return PublicStats.from_counts(await public.campaign_counts(info.context, self.id))
 
 
@@ -124,8 +134,11 @@ class ActionPage:
     org: PublicOrg
     campaign: PublicCampaign
 
-    @strawberry.field(description="This page's own counters.")
+    @strawberry.field(description="This page's own counters (a repeat counts once per page).")
     async def stats(self, info: Info[Context, None]) -> PublicStats:
+        frozen = self.campaign.frozen
+        if frozen is not None and str(self.id) in frozen["pages"]:
+            return PublicStats.from_counts(Counts(**frozen["pages"][str(self.id)]))
         return PublicStats.from_counts(await public.page_counts(info.context, self.id))
 
 
@@ -137,7 +150,7 @@ class PublicQuery:
     ) -> ActionPage | None:
         found = await public.action_page(info.context, id, name)
         public.cache_publicly(info.context)
-        if found is None:
+        if found is None or campaign_phase(found[2]) in ("draft", "scheduled"):
             return None
         return _public_page(*found)
 
@@ -154,10 +167,10 @@ def _public_page(page: PageRow, org: OrgRow, campaign: CampaignRow, lead: OrgRow
         name=page.name,
         locale=page.locale,
         status=ActionPageStatus.LIVE
-        if page.status == PageStatus.LIVE.value
+        if page.status == PageStatus.LIVE.value and campaign_phase(campaign) == "live"
         else ActionPageStatus.CLOSED,
         config=JsonValue(page.config),
         double_opt_in=double_opt_in,
         org=PublicOrg.from_row(org),
-        campaign=PublicCampaign.from_row(campaign, lead),
+        campaign=PublicCampaign.from_row(campaign, lead, page.locale),
     )

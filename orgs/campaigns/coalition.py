@@ -7,14 +7,18 @@ Another org's campaign or page raises ``NOT_FOUND``, exactly like a missing one.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.audit import repository as audit
-from orgs.campaigns import repository
+from orgs.campaigns import consent, repository
 from orgs.campaigns.service import CampaignError, CampaignExists, create_campaign
+from orgs.errors import DomainError, Problem
+from orgs.intake import repository as intake
 from orgs.models import (
     ActionPage,
     Campaign,
@@ -28,6 +32,7 @@ from orgs.models import (
 )
 from orgs.organisations import repository as organisations
 from orgs.pages import repository as pages
+from orgs.pages.config import config_problems, template_problems
 from orgs.pages.service import PageError, PageExists, create_page
 from orgs.scoping import Membership, Scope, system_scope
 from permissions import policies
@@ -36,21 +41,17 @@ from permissions.roles import Permission
 
 
 class ErrorCode(StrEnum):
-    NOT_FOUND = "not_found"
-    PERMISSION_DENIED = "permission_denied"
-    INVALID = "invalid"
-    ALREADY_EXISTS = "already_exists"
-    INVALID_STATE = "invalid_state"
+    """Codes of the coalition operations (exposed as ``CoalitionErrorCode``)."""
+
+    NOT_FOUND = "NOT_FOUND"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    INVALID = "INVALID"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    INVALID_STATE = "INVALID_STATE"
 
 
-class CoalitionError(Exception):
-    """A user-fixable outcome, reported as data (``field``, ``code``, ``message``)."""
-
-    def __init__(self, field: str, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.code = code
-        self.message = message
+class CoalitionError(DomainError):
+    """A user-fixable outcome of a coalition operation (``field`` path, ``code``, ``message``)."""
 
 
 ACTIVE = PartnershipStatus.ACTIVE.value
@@ -129,7 +130,15 @@ async def update_campaign(
     title: str | None = None,
     goal: int | None = None,
     status: CampaignStatus | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
 ) -> Campaign:
+    """Change a campaign's title, goal, status or dates (the lead only).
+
+    Opening it (``live``) also puts live the lead's own pages waiting for launch; closing it
+    closes every page, as closeCampaign does. Signatures are taken from ``starts_at`` until
+    ``ends_at`` (the campaign then reads as closed, and the workers close it).
+    """
     m = await _member(session, scope, campaign, Permission.MANAGE_CAMPAIGNS)
     _require(policies.can_update_campaign(scope.subject, m.org_id, m.role))
     if title is not None and not title.strip():
@@ -138,17 +147,41 @@ async def update_campaign(
         raise CoalitionError("goal", ErrorCode.INVALID, "goal must not be negative")
     if m.campaign.status == CampaignStatus.CLOSED.value:
         raise CoalitionError("campaign", ErrorCode.INVALID_STATE, "the campaign is closed")
+    start = starts_at or m.campaign.starts_at
+    end = ends_at or m.campaign.ends_at
+    if start is not None and end is not None and end <= start:
+        raise CoalitionError("endsAt", ErrorCode.INVALID, "the end must come after the start")
     changes: dict[str, Any] = {}
     if title is not None:
         m.campaign.title = changes["title"] = title
     if goal is not None:
         m.campaign.goal = changes["goal"] = goal
+    if starts_at is not None:
+        m.campaign.starts_at = starts_at
+        changes["startsAt"] = starts_at.isoformat()
+    if ends_at is not None:
+        m.campaign.ends_at = ends_at
+        changes["endsAt"] = ends_at.isoformat()
     if status is not None:
         m.campaign.status = changes["status"] = status.value
+        assert m.campaign.id is not None
+        if status is CampaignStatus.LIVE:
+            for page in await repository.pages_of_partner(session, m.campaign.id, m.org_id):
+                if page.status == PageStatus.LAUNCH_REQUESTED.value:
+                    page.status = PageStatus.LIVE.value
+                    _touch(page)
+        elif status is CampaignStatus.CLOSED:
+            await _close_all_pages(session, m.campaign)
     _touch(m.campaign)
     await session.flush()
     await _audit(session, scope, m.org_id, "campaign.update", m.campaign, **changes)
     return m.campaign
+
+
+async def _close_all_pages(session: AsyncSession, campaign: Campaign) -> None:
+    assert campaign.id is not None
+    for partnership in await repository.partnerships_of_campaign(session, campaign.id):
+        await _close_pages(session, campaign, partnership.org_id)
 
 
 async def close_campaign(session: AsyncSession, scope: Scope, campaign: str) -> Campaign:
@@ -156,14 +189,9 @@ async def close_campaign(session: AsyncSession, scope: Scope, campaign: str) -> 
     _require(policies.can_close_campaign(scope.subject, m.org_id, m.role))
     if m.campaign.status == CampaignStatus.CLOSED.value:
         raise CoalitionError("campaign", ErrorCode.INVALID_STATE, "already closed")
-    assert m.campaign.id is not None
     m.campaign.status = CampaignStatus.CLOSED.value
     _touch(m.campaign)
-    for partnership in await repository.partnerships_of_campaign(session, m.campaign.id):
-        for page in await repository.pages_of_partner(session, m.campaign.id, partnership.org_id):
-            if page.status != PageStatus.CLOSED.value:
-                page.status = PageStatus.CLOSED.value
-                _touch(page)
+    await _close_all_pages(session, m.campaign)
     await session.flush()
     await _audit(session, scope, m.org_id, "campaign.close", m.campaign)
     return m.campaign
@@ -398,6 +426,31 @@ async def transfer_lead(
     return p
 
 
+async def change_partner_role(
+    session: AsyncSession, scope: Scope, campaign: str, org: str, role: PartnerRole
+) -> Partnership:
+    """The lead makes an active partner a coordinator, or a coordinator a partner."""
+    m = await _member(session, scope, campaign, Permission.MANAGE_PARTNERS)
+    _require(policies.can_change_partner_role(scope.subject, m.org_id, m.role))
+    if role is PartnerRole.LEAD:
+        raise CoalitionError("role", ErrorCode.INVALID, "use transferLead to change the lead")
+    p = await _active_partner(session, m, org)
+    if p.role == PartnerRole.LEAD.value:
+        raise CoalitionError(
+            "org", ErrorCode.INVALID_STATE, "the lead's role changes by transferLead"
+        )
+    if p.role == role.value:
+        return p
+    before = p.role
+    p.role = role.value
+    _touch(p)
+    await session.flush()
+    await _audit(
+        session, scope, m.org_id, "partner.change_role", p, org=org, role=role.value, was=before
+    )
+    return p
+
+
 async def set_delivery_org(
     session: AsyncSession, scope: Scope, campaign: str, org: str | None
 ) -> Campaign:
@@ -504,7 +557,21 @@ async def _set_page_status(
 
 
 async def request_launch(session: AsyncSession, scope: Scope, page: str) -> ActionPage:
+    """Ask the lead to launch a page; the lead's and coordinators' own pages need no approval
+    (they go live at once; the public sees them when the campaign is open)."""
     row = await _own_page(session, scope, page)
+    m = await scope.campaign_membership(
+        session, row.campaign_id, Permission.MANAGE_PAGES, org_id=row.org_id, statuses=(ACTIVE,)
+    )
+    if m is not None and policies.can_approve_launch(scope.subject, row.org_id, m.role):
+        return await _set_page_status(
+            session,
+            scope,
+            row,
+            (PageStatus.DRAFT, PageStatus.PAUSED, PageStatus.LAUNCH_REQUESTED),
+            PageStatus.LIVE,
+            "page.launch",
+        )
     return await _set_page_status(
         session,
         scope,
@@ -572,3 +639,152 @@ async def reject_launch(
     session: AsyncSession, scope: Scope, page: str, message: str | None = None
 ) -> ActionPage:
     return await _decide_launch(session, scope, page, message, approve=False)
+
+
+# --- campaign settings: consent wording, counters ---------------------------------------------
+
+
+def _consent_error(error: consent.ConsentTextError) -> CoalitionError:
+    code = ErrorCode.ALREADY_EXISTS if error.exists else ErrorCode.INVALID
+    return CoalitionError(error.field, code, str(error))
+
+
+async def add_consent_version(
+    session: AsyncSession,
+    scope: Scope,
+    campaign: str,
+    version: str,
+    texts: dict[str, dict[str, str | None]],
+    make_current: bool = True,
+) -> Campaign:
+    """Add a consent wording version (texts per locale); versions never change once added."""
+    m = await _member(session, scope, campaign, Permission.MANAGE_CAMPAIGNS)
+    _require(policies.can_update_campaign(scope.subject, m.org_id, m.role))
+    try:
+        m.campaign.consent_texts = consent.add_version(
+            m.campaign.consent_texts, version, texts, make_current=make_current
+        )
+    except consent.ConsentTextError as error:
+        raise _consent_error(error) from error
+    _touch(m.campaign)
+    await session.flush()
+    await _audit(
+        session,
+        scope,
+        m.org_id,
+        "campaign.add_consent_version",
+        m.campaign,
+        version=version,
+        locales=sorted(texts),
+        current=make_current,
+    )
+    return m.campaign
+
+
+async def set_consent_version(
+    session: AsyncSession, scope: Scope, campaign: str, locale: str, version: str
+) -> Campaign:
+    """Make ``version`` the wording pages of ``locale`` show from now on."""
+    m = await _member(session, scope, campaign, Permission.MANAGE_CAMPAIGNS)
+    _require(policies.can_update_campaign(scope.subject, m.org_id, m.role))
+    try:
+        m.campaign.consent_texts = consent.set_current(m.campaign.consent_texts, locale, version)
+    except consent.ConsentTextError as error:
+        raise _consent_error(error) from error
+    _touch(m.campaign)
+    await session.flush()
+    await _audit(
+        session,
+        scope,
+        m.org_id,
+        "campaign.set_consent_version",
+        m.campaign,
+        version=version,
+        locale=locale,
+    )
+    return m.campaign
+
+
+async def freeze_counters(
+    session: AsyncSession, scope: Scope, campaign: str, frozen: bool
+) -> Campaign:
+    """Freeze the public counters at their current values (for press work), or thaw them.
+
+    Signatures keep being taken and counted; the public reads show the frozen numbers until
+    the counters are thawed.
+    """
+    m = await _member(session, scope, campaign, Permission.MANAGE_CAMPAIGNS)
+    _require(policies.can_update_campaign(scope.subject, m.org_id, m.role))
+    assert m.campaign.id is not None
+    if frozen:
+        conn = await session.connection()
+        totals = await intake.campaign_counts(conn, m.campaign.id)
+        pages = {}
+        for partnership in await repository.partnerships_of_campaign(session, m.campaign.id):
+            for page in await repository.pages_of_partner(
+                session, m.campaign.id, partnership.org_id
+            ):
+                pages[str(page.id)] = asdict(await intake.page_counts(conn, page.id or 0))
+        m.campaign.frozen_counts = {"campaign": asdict(totals), "pages": pages}
+    else:
+        m.campaign.frozen_counts = None
+    _touch(m.campaign)
+    await session.flush()
+    await _audit(session, scope, m.org_id, "campaign.freeze_counters", m.campaign, frozen=frozen)
+    return m.campaign
+
+
+# --- page settings ---------------------------------------------------------------------------
+
+
+async def update_action_page(
+    session: AsyncSession,
+    scope: Scope,
+    page: str,
+    *,
+    config: Any = None,
+    locale: str | None = None,
+    templates: Any = None,
+    double_opt_in: bool | None = None,
+    follow_org_double_opt_in: bool = False,
+    thank_you_mail: bool | None = None,
+) -> ActionPage:
+    """Change one's own page: its widget config (checked against the widget's own schema),
+    locale, mail templates per locale, double opt-in and thank-you mail.
+
+    Every problem is reported at once with its input path; nothing changes unless all pass.
+    """
+    row = await _own_page(session, scope, page)
+    problems: list[Problem] = []
+    if config is not None:
+        problems += [
+            Problem(("input", "config", *path), ErrorCode.INVALID, message)
+            for path, message in config_problems(config)
+        ]
+    if templates is not None:
+        problems += [
+            Problem(("input", "templates", *path), ErrorCode.INVALID, message)
+            for path, message in template_problems(templates)
+        ]
+    if locale is not None and not consent.LOCALE.match(locale):
+        problems.append(
+            Problem(("input", "locale"), ErrorCode.INVALID, "a locale like fr or fr_BE")
+        )
+    if problems:
+        raise CoalitionError.of(problems)
+    changed: list[str] = []
+    if config is not None:
+        row.config, changed = config, [*changed, "config"]
+    if locale is not None:
+        row.locale, changed = locale, [*changed, "locale"]
+    if templates is not None:
+        row.templates, changed = templates, [*changed, "templates"]
+    if double_opt_in is not None or follow_org_double_opt_in:
+        row.double_opt_in = None if follow_org_double_opt_in else double_opt_in
+        changed.append("doubleOptIn")
+    if thank_you_mail is not None:
+        row.thank_you_mail, changed = thank_you_mail, [*changed, "thankYouMail"]
+    _touch(row)
+    await session.flush()
+    await _audit(session, scope, row.org_id, "page.update", row, changed=changed)
+    return row

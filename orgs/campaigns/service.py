@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orgs.campaigns import repository
+from orgs.campaigns import consent, repository
 from orgs.models import (
     Campaign,
     CampaignStatus,
@@ -14,8 +15,22 @@ from orgs.models import (
     PartnerRole,
     Partnership,
     PartnershipStatus,
+    utcnow,
 )
 from orgs.organisations.service import SLUG
+
+
+def campaign_phase(campaign: Campaign, now: datetime | None = None) -> str:
+    """``draft``, ``scheduled`` (live, before ``starts_at``), ``live`` or ``closed`` (closed,
+    or live after ``ends_at``): what the public and the intake see."""
+    now = now or utcnow()
+    if campaign.status != CampaignStatus.LIVE.value:
+        return campaign.status
+    if campaign.ends_at is not None and campaign.ends_at <= now:
+        return CampaignStatus.CLOSED.value
+    if campaign.starts_at is not None and campaign.starts_at > now:
+        return "scheduled"
+    return CampaignStatus.LIVE.value
 
 
 class CampaignError(ValueError):
@@ -54,7 +69,7 @@ async def create_campaign(
         title=title,
         goal=goal,
         status=status.value,
-        consent_texts=consent_texts or {},
+        consent_texts=consent_texts or consent.initial(lambda _: consent.ENGLISH, ("en",)),
         config=config or {},
     )
     session.add(campaign)

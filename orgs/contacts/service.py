@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.contacts import repository
@@ -12,6 +14,13 @@ from permissions import policies
 from permissions.roles import Permission
 
 MAX_PAGE = 500
+
+
+class ContactErrorCode(StrEnum):
+    """Codes of the personal-data operations (exposed as ``ContactErrorCode``)."""
+
+    NOT_FOUND = "NOT_FOUND"
+    INVALID = "INVALID"
 
 
 async def reading_membership(

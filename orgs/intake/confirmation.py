@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orgs.contacts import repository as contacts
 from orgs.crypto import Keyring
+from orgs.intake import repository as intake
 from orgs.models import DeliveryEvent
 from orgs.outbox.repository import cancel_pending, plan_deliveries, release_waiting
 
@@ -67,6 +68,7 @@ async def answer(conn: AsyncConnection, supporter_id: int, choice: Answer) -> bo
         return True
     if not await contacts.reject_supporter(conn, supporter_id):
         return False
+    await intake.uncount_supporter(conn, supporter_id)
     # nothing was delivered before confirmation: the held deliveries go, then every copy
     await cancel_pending(conn, supporter_id, None)
     await contacts.purge_untold(conn, supporter_id, await contacts.holders(conn, supporter_id))

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from orgs.campaigns import consent
+
 COUNTER_SHARDS = 8  # counter rows per metric and page: concurrent signatures rarely wait
 
 
@@ -35,7 +37,7 @@ class IntakePage:
     double_opt_in: bool
     thank_you_email: bool
     altcha: bool
-    consent_version: str
+    consent_version: str | None  # the current wording of the page's locale
     consent_versions: frozenset[str]
     embed_hosts: tuple[str, ...]
     org_title: str
@@ -44,8 +46,13 @@ class IntakePage:
 
 _PAGE = text(
     """
-    SELECT p.id, p.name, p.status, p.org_id, p.campaign_id, p.double_opt_in, p.config,
-           o.settings, o.title AS org_title, c.status AS campaign_status,
+    SELECT p.id, p.name, p.status, p.org_id, p.campaign_id, p.double_opt_in, p.config, p.locale,
+           p.thank_you_mail,
+           o.settings, o.title AS org_title,
+           -- a live campaign takes signatures from starts_at until ends_at
+           CASE WHEN c.status = 'live' AND c.ends_at <= now() THEN 'closed'
+                WHEN c.status = 'live' AND c.starts_at > now() THEN 'draft'
+                ELSE c.status END AS campaign_status,
            c.org_id AS lead_org_id, c.consent_texts, c.title AS campaign_title,
            (SELECT d.org_id FROM partnership d
              WHERE d.campaign_id = c.id AND d.delivery AND d.status = 'active'
@@ -67,7 +74,7 @@ async def load_page(conn: AsyncConnection, page_id: int) -> IntakePage | None:
     if double_opt_in is None:
         double_opt_in = bool(settings.get("doubleOptIn", settings.get("double_opt_in", False)))
     texts: dict[str, Any] = row["consent_texts"] or {}
-    versions = frozenset((texts.get("versions") or {}).keys())
+    shown = consent.wording(texts, row["locale"])
     hosts = settings.get("embed_hosts") or settings.get("embedHosts") or []
     return IntakePage(
         id=row["id"],
@@ -79,10 +86,10 @@ async def load_page(conn: AsyncConnection, page_id: int) -> IntakePage | None:
         lead_org_id=row["lead_org_id"],
         delivery_org_id=row["delivery_org_id"],
         double_opt_in=bool(double_opt_in),
-        thank_you_email=bool((row["config"] or {}).get("thankYouEmail")),
+        thank_you_email=bool(row["thank_you_mail"]),
         altcha=bool((row["config"] or {}).get("altcha")),
-        consent_version=str(texts.get("current") or "default"),
-        consent_versions=versions,
+        consent_version=shown.version if shown else None,
+        consent_versions=consent.versions(texts),
         embed_hosts=tuple(str(host).lower() for host in hosts if isinstance(host, str)),
         org_title=row["org_title"],
         campaign_title=row["campaign_title"],
@@ -231,7 +238,7 @@ class ActionRow:
     country: str | None
     contacts: list[tuple[int, str, bytes, str]]  # (org_id, scope, encrypted payload, new ref)
     consents: list[tuple[int, str, bool]]  # (org_id, purpose, given)
-    consent_version: str
+    consent_version: str | None
     consent_method: str
     confirm: bool  # start double opt-in (supporter becomes 'confirming')
     recipients: list[int]  # orgs told of this action if they hold a Contact (orgs/scoping.py)
@@ -257,6 +264,8 @@ _PRIOR_SUPPORTER = """
                          AND a.created_at > now() - make_interval(secs => :window)) AS recent,
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing AND a.flagged IS NULL) AS rank,
+      count(*) FILTER (WHERE a.action_type = :action_type AND a.testing = :testing
+                         AND a.flagged IS NULL) AS campaign_rank,
       count(*) FILTER (WHERE NOT a.testing AND a.flagged IS NULL) AS counted_before
     FROM action a WHERE a.supporter_id = :supporter_id
 """
@@ -270,6 +279,8 @@ _PRIOR_ANONYMOUS = """
                          AND a.created_at > now() - make_interval(secs => :window)) AS recent,
       count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
                          AND a.testing = :testing AND a.flagged IS NULL) AS rank,
+      count(*) FILTER (WHERE a.action_type = :action_type AND a.testing = :testing
+                         AND a.flagged IS NULL) AS campaign_rank,
       1 AS counted_before
     FROM action a WHERE a.ref = :anonymous_ref AND a.campaign_id = :campaign_id
       AND a.supporter_id IS NULL
@@ -347,6 +358,7 @@ counters AS (
   SELECT :page_id, m.metric, :campaign_id, 1
   FROM ins CROSS JOIN prior CROSS JOIN LATERAL (VALUES
       ('actions:' || :action_type || '|' || :shard, ins.dupe_rank = 0),
+      ('cactions:' || :action_type || '|' || :shard, prior.campaign_rank = 0),
       ('supporters|' || :shard, prior.counted_before = 0 AND :count_supporter),
       ('country:' || COALESCE(:country, '') || '|' || :shard,
        prior.counted_before = 0 AND :count_supporter AND CAST(:country AS text) IS NOT NULL)
@@ -460,7 +472,9 @@ class Counts:
     countries: dict[str, int]
 
 
-def _fold(rows: Any) -> Counts:
+def _fold(rows: Any, actions_metric: str) -> Counts:
+    """Sum the sharded counter rows. ``actions_metric`` picks the scope of "a person's repeat
+    counts once": ``actions:`` once per page, ``cactions:`` once per campaign."""
     supporters = 0
     actions: dict[str, int] = {}
     countries: dict[str, int] = {}
@@ -468,8 +482,8 @@ def _fold(rows: Any) -> Counts:
         name = str(metric).rsplit("|", 1)[0]  # drop the shard suffix
         if name == "supporters":
             supporters += int(value)
-        elif name.startswith("actions:"):
-            key = name.removeprefix("actions:")
+        elif name.startswith(actions_metric):
+            key = name.removeprefix(actions_metric)
             actions[key] = actions.get(key, 0) + int(value)
         elif name.startswith("country:"):
             key = name.removeprefix("country:")
@@ -486,11 +500,11 @@ _PAGE_COUNTS = text(
 
 
 async def campaign_counts(conn: AsyncConnection, campaign_id: int) -> Counts:
-    return _fold(await conn.execute(_CAMPAIGN_COUNTS, {"campaign_id": campaign_id}))
+    return _fold(await conn.execute(_CAMPAIGN_COUNTS, {"campaign_id": campaign_id}), "cactions:")
 
 
 async def page_counts(conn: AsyncConnection, page_id: int) -> Counts:
-    return _fold(await conn.execute(_PAGE_COUNTS, {"page_id": page_id}))
+    return _fold(await conn.execute(_PAGE_COUNTS, {"page_id": page_id}), "actions:")
 
 
 # --- rate limits counted in PostgreSQL (HUB_RATE_LIMIT_STORAGE=database) ---------------------
@@ -513,3 +527,49 @@ async def hit_rate_limit(conn: AsyncConnection, key: str, width: int) -> int:
 
 async def sweep_rate_limits(conn: AsyncConnection) -> None:
     await conn.execute(_SWEEP)
+
+
+_UNCOUNT = text(
+    """
+    WITH counted AS (
+      SELECT id, action_page_id, campaign_id, action_type, dupe_rank, created_at FROM action
+      WHERE supporter_id = :id AND NOT testing AND flagged IS NULL
+    ),
+    first_of_type AS (
+      SELECT DISTINCT ON (action_type) action_page_id, campaign_id, action_type FROM counted
+      ORDER BY action_type, created_at, id
+    ),
+    first_any AS (
+      SELECT action_page_id, campaign_id FROM counted ORDER BY created_at, id LIMIT 1
+    ),
+    lost AS (
+      SELECT action_page_id, campaign_id, 'actions:' || action_type AS metric
+      FROM counted WHERE dupe_rank = 0
+      UNION ALL
+      SELECT action_page_id, campaign_id, 'cactions:' || action_type FROM first_of_type
+      UNION ALL
+      SELECT action_page_id, campaign_id, 'supporters' FROM first_any
+      UNION ALL
+      SELECT f.action_page_id, f.campaign_id, 'country:' || s.country
+      FROM first_any f JOIN supporter s ON s.id = :id WHERE s.country IS NOT NULL
+    ),
+    uncounted AS (
+      INSERT INTO stat_counter (action_page_id, metric, campaign_id, value)
+      SELECT action_page_id, metric || '|0', campaign_id, -count(*) FROM lost
+      GROUP BY action_page_id, metric, campaign_id
+      ON CONFLICT (action_page_id, metric)
+      DO UPDATE SET value = stat_counter.value + EXCLUDED.value
+    )
+    UPDATE action SET flagged = 'rejected' WHERE id IN (SELECT id FROM counted)
+    """
+)
+
+
+async def uncount_supporter(conn: AsyncConnection, supporter_id: int) -> None:
+    """Take a supporter out of every counter (they said "it wasn't me"): what their actions
+    added is subtracted and the actions are flagged ``rejected``, so they count no more.
+
+    The country counter uses the supporter's current country (a person who changed country
+    between signatures is subtracted from the latest one).
+    """
+    await conn.execute(_UNCOUNT, {"id": supporter_id})

@@ -25,6 +25,10 @@ from orgs.text import normalise as nfc
 MAX_CUSTOM_FIELDS_BYTES = 8 * 1024
 MAX_CUSTOM_FIELDS_DEPTH = 5
 ACTION_TYPE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
+SIGNATURE = "signature"
+#: Other names existing widgets and docs use for a signature: stored as ``signature``, so a
+#: campaign's counts never split between two names.
+ACTION_TYPE_ALIASES = {"petition": SIGNATURE}
 REF = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 # Postcode formats of the countries most campaigns run in; other countries: length only.
@@ -252,6 +256,7 @@ def validate_action(raw: dict[str, Any], errors: _Collector | None = None) -> Ac
             "must start with a letter and contain only letters, digits, - and _ (max 64)",
         )
     custom = _custom_fields(raw.get("customFields"), collector)
+    action_type = ACTION_TYPE_ALIASES.get(action_type.lower(), action_type)
     result = ActionData(action_type, custom, bool(raw.get("testing")))
     if own:
         collector.raise_if_any()

@@ -78,5 +78,5 @@ class TestExportContacts:
         body = await gql(EXPORT, {"input": {"campaign": campaign.name}}, token=token)
         # then
         assert body["data"]["exportContacts"]["errors"] == [
-            {"field": "campaign", "code": "NOT_FOUND"}
+            {"field": ["input", "campaign"], "code": "NOT_FOUND"}
         ]

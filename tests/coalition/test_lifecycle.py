@@ -96,7 +96,7 @@ class TestAddCampaign:
         )
         # then
         assert result["errors"] == [
-            {"field": "org", "code": "NOT_FOUND", "message": "org not found"}
+            {"field": ["input", "org"], "code": "NOT_FOUND", "message": "org not found"}
         ]
         assert await audit_count(session) == before
 
@@ -315,7 +315,7 @@ class TestPages:
             gql, "RejectLaunch", PAGE, coordinator_token, page=page.name, message="fix the text"
         )
         # then
-        assert empty["errors"][0]["field"] == "message"
+        assert empty["errors"][0]["field"] == ["input", "message"]
         assert rejected["page"]["status"] == "draft"
 
     async def test_other_orgs_page_looks_not_found(

@@ -401,9 +401,83 @@ class TestCounting:
         assert page["stats"]["supporterCount"] == 2
         assert page["campaign"]["stats"] == {
             "supporterCount": 3,
-            "actionCount": [{"actionType": "petition", "count": 3}],
+            "actionCount": [{"actionType": "signature", "count": 3}],
             "supporterCountries": [{"country": "FR", "count": 2}, {"country": "DE", "count": 1}],
         }
+
+    async def test_petition_is_an_alias_of_signature(
+        self, coalition: Coalition, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # when: Proca's widget and older docs say petition, the hub's widget says signature
+        await gql(SIGN, signature(coalition.lead_page, email="a@example.net"))
+        await gql(
+            SIGN,
+            signature(
+                coalition.lead_page, email="b@example.net", action={"actionType": "signature"}
+            ),
+        )
+        # then: one name, one count
+        types = await rows(session, "SELECT DISTINCT action_type FROM action")
+        assert types == [{"action_type": "signature"}]
+        body = await gql(STATS, {"id": coalition.lead_page.id})
+        assert body["data"]["actionPage"]["campaign"]["stats"]["actionCount"] == [
+            {"actionType": "signature", "count": 2}
+        ]
+
+    async def test_a_repeat_on_another_page_counts_once_in_the_campaign(
+        self, coalition: Coalition, gql: GraphQLClient
+    ) -> None:
+        # when: the same person signs on both pages
+        await gql(SIGN, signature(coalition.lead_page, email="twice@example.net"))
+        await gql(SIGN, signature(coalition.partner_page, email="twice@example.net"))
+        # then: once in the campaign, once on each page
+        lead = (await gql(STATS, {"id": coalition.lead_page.id}))["data"]["actionPage"]
+        partner = (await gql(STATS, {"id": coalition.partner_page.id}))["data"]["actionPage"]
+        assert lead["campaign"]["stats"]["actionCount"] == [{"actionType": "signature", "count": 1}]
+        assert lead["campaign"]["stats"]["supporterCount"] == 1
+        assert lead["stats"]["actionCount"] == [{"actionType": "signature", "count": 1}]
+        assert partner["stats"]["actionCount"] == [{"actionType": "signature", "count": 1}]
+
+    async def test_it_wasnt_me_takes_the_signature_out_of_the_counts(
+        self, coalition: Coalition, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # given: a double opt-in page, two signers, one of them about to say "it wasn't me"
+        from orgs.intake.confirmation import Answer, answer
+
+        await session.execute(
+            text("UPDATE action_page SET double_opt_in = true WHERE id = :id"),
+            {"id": coalition.lead_page.id},
+        )
+        await gql(SIGN, signature(coalition.lead_page, email="real@example.net"))
+        await gql(SIGN, signature(coalition.lead_page, email="spoofed@example.net"))
+        await gql(
+            FOLLOW_UP,
+            {
+                "page": coalition.lead_page.id,
+                "action": {"actionType": "share"},
+                "ref": (
+                    await gql(SIGN, signature(coalition.partner_page, email="spoofed@example.net"))
+                )["data"]["addActionContact"]["contactRef"],
+            },
+        )
+        [spoofed] = await rows(
+            session,
+            "SELECT supporter_id FROM action WHERE action_page_id = :page "
+            "AND action_type = 'signature' ORDER BY id DESC LIMIT 1",
+            page=coalition.lead_page.id,
+        )
+        # when
+        await answer(await session.connection(), spoofed["supporter_id"], Answer.REJECT)
+        # then: as if only the real signer had signed
+        body = await gql(STATS, {"id": coalition.lead_page.id})
+        assert body["data"]["actionPage"]["campaign"]["stats"] == {
+            "supporterCount": 1,
+            "actionCount": [{"actionType": "signature", "count": 1}],
+            "supporterCountries": [{"country": "FR", "count": 1}],
+        }
+        assert body["data"]["actionPage"]["stats"]["actionCount"] == [
+            {"actionType": "signature", "count": 1}
+        ]
 
     async def test_public_reads_over_get_are_cacheable(
         self, coalition: Coalition, client: Any, gql: GraphQLClient
@@ -448,9 +522,7 @@ class TestDoubleOptIn:
         self, coalition: Coalition, gql: GraphQLClient, session: AsyncSession
     ) -> None:
         # given
-        page = await f.make_page(
-            session, coalition.lead, coalition.campaign, config={"thankYouEmail": True}
-        )
+        page = await f.make_page(session, coalition.lead, coalition.campaign, thank_you_mail=True)
         # when
         await gql(SIGN, signature(page))
         # then

@@ -35,6 +35,6 @@ class TestPublicIntakeSection:
             text("SELECT action_type, custom_fields FROM action ORDER BY id")
         )
         assert [tuple(r) for r in actions] == [
-            ("petition", {"comment": "For the rivers"}),
+            ("signature", {"comment": "For the rivers"}),  # "petition" is an alias
             ("share", {"medium": "whatsapp"}),
         ]

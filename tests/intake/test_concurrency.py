@@ -69,7 +69,7 @@ class TestConcurrentSignatures:
             assert supporters == 1
             assert ranks == list(range(50))
             assert counts.supporters == 1
-            assert counts.actions == {"petition": 1}
+            assert counts.actions == {"signature": 1}  # "petition" is an alias
         finally:
             await engine.dispose()
 

@@ -230,6 +230,29 @@ _lead_mutation(
     lambda w: {"campaign": w.campaign, "org": w.lead, "name": f"{w.lead}/matrix"},
 )
 _lead_mutation("RequestLaunch", "pages:write", lambda w: {"page": w.lead_draft_page})
+_lead_mutation(
+    "ChangePartnerRole",
+    "partners:write",
+    lambda w: {"campaign": w.campaign, "org": w.page_org, "role": "COORDINATOR"},
+)
+_lead_mutation(
+    "AddConsentVersion",
+    "campaigns:write",
+    lambda w: {
+        "campaign": w.campaign,
+        "version": "matrix-v2",
+        "texts": [{"locale": "en", "optIn": "Yes, {org} may email me."}],
+    },
+)
+_lead_mutation(
+    "SetConsentVersion",
+    "campaigns:write",
+    lambda w: {"campaign": w.campaign, "locale": "en", "version": "v1"},
+)
+_lead_mutation("FreezeCounters", "campaigns:write", lambda w: {"campaign": w.campaign})
+_lead_mutation(
+    "UpdateActionPage", "pages:write", lambda w: {"page": w.lead_live_page, "locale": "fr"}
+)
 _lead_mutation("PausePage", "pages:write", lambda w: {"page": w.lead_live_page})
 _lead_mutation("ClosePage", "pages:write", lambda w: {"page": w.lead_live_page})
 _lead_mutation(

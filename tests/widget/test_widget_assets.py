@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from hub.widget_routes import IMMUTABLE_CACHE, config_schema, routes, widget_asset
+from hub.widget_routes import IMMUTABLE_CACHE, routes, widget_asset
 from orgs.models import PageStatus
+from orgs.pages.config import config_schema
 from tests.factories import make_campaign, make_org, make_page
 
 ROOT = Path(__file__).resolve().parents[2]
