@@ -161,6 +161,7 @@ class DeliveryEvent(StrEnum):
     ERASURE_REQUESTED = "erasure_requested"
     CONFIRMATION_MAIL = "confirmation_mail"
     THANK_YOU_MAIL = "thank_you_mail"
+    CONNECTOR_TEST = "connector_test"  # testConnector: one connector, no supporter
 
 
 class DeliveryStatus(StrEnum):

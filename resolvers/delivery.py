@@ -43,14 +43,8 @@ async def set_connector_enabled(ctx: Context, connector_id: int, enabled: bool) 
     return await service.set_enabled(await ctx.session(), ctx.scope, connector_id, enabled)
 
 
-async def test_connector(ctx: Context, connector_id: int) -> tuple[bool, str] | None:
-    return await service.test_connector(
-        await ctx.session(),
-        ctx.scope,
-        ctx.keyring,
-        connector_id,
-        allow_private_networks=ctx.settings.allow_private_webhooks,
-    )
+async def test_connector(ctx: Context, connector_id: int) -> Delivery | None:
+    return await service.test_connector(await ctx.session(), ctx.scope, connector_id, utcnow())
 
 
 async def retry_deliveries(ctx: Context, org: str, ids: list[int] | None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -80,23 +81,40 @@ class SmtpServer:
             tls=parts.scheme == "smtps",
         )
 
+    def _client(self) -> smtplib.SMTP:
+        if self.tls:
+            return smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                timeout=SMTP_TIMEOUT_SECONDS,
+                context=ssl.create_default_context(),
+            )
+        return smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
+
+    def _session(self, client: smtplib.SMTP) -> None:
+        client.ehlo()  # has_extn knows nothing before EHLO
+        if not self.tls and client.has_extn("starttls"):
+            client.starttls(context=ssl.create_default_context())
+        if self.username:
+            client.login(self.username, self.password or "")
+
+    def probe(self) -> None:
+        """Connect, start TLS and log in, then quit: a connector test that mails nobody."""
+        try:
+            with self._client() as client:
+                self._session(client)
+                client.noop()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentFailure("the mail server refused the credentials") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise RetryableFailure(
+                f"the mail server is unavailable ({type(exc).__name__})"
+            ) from exc
+
     def send(self, message: EmailMessage) -> None:
         try:
-            client: smtplib.SMTP
-            if self.tls:
-                client = smtplib.SMTP_SSL(
-                    self.host,
-                    self.port,
-                    timeout=SMTP_TIMEOUT_SECONDS,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
-            with client:
-                if not self.tls and client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
-                if self.username:
-                    client.login(self.username, self.password or "")
+            with self._client() as client:
+                self._session(client)
                 client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentFailure("the mail server refused the recipient") from exc
@@ -114,6 +132,11 @@ class Mailer:
     public_url: str
     mail_from: str
     smtp_url: str | None = None
+
+    def probe(self, config: Mapping[str, Any], secrets: Mapping[str, Any]) -> None:
+        """Test an org's SMTP connector: log in, send nothing."""
+        url = secrets.get("url") or config.get("url")
+        SmtpServer.from_url(str(url or "")).probe()
 
     def _server(self, conn: Connection, org_id: int) -> SmtpServer:
         row = (

@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from orgs.crypto import Keyring
+from orgs.models import ConnectorKind, DeliveryEvent
 from workers import payload as payloads
 from workers import repository
 from workers.connectors import base
@@ -55,7 +56,7 @@ class Pipeline:
     engine: Engine
     keyring: Keyring
     allow_private_networks: bool = False
-    mailer: Mailer | None = None  # for thank-you and confirmation mails
+    mailer: Mailer | None = None  # for thank-you and confirmation mails, org SMTP tests
 
     def process(self, delivery_id: int, http: httpx.Client) -> Outcome:
         with self.engine.begin() as conn:
@@ -119,7 +120,8 @@ class Pipeline:
             self.mailer.send_for(conn, job)
             return
         row = repository.connector(conn, job.connector_id)
-        if row is None or not row["enabled"]:
+        testing = job.event == DeliveryEvent.CONNECTOR_TEST.value
+        if row is None or not (row["enabled"] or testing):  # a paused one can be tested
             raise PermanentFailure("the connector was removed or disabled")
         secrets = (
             self.keyring.decrypt_json(bytes(row["secrets_encrypted"]))
@@ -137,7 +139,16 @@ class Pipeline:
             public_key=row["public_key"],
             allow_private_networks=self.allow_private_networks,
         )
-        body = payloads.build(conn, self.keyring, job)
+        if testing and target.kind == ConnectorKind.SMTP.value:
+            if self.mailer is None:
+                raise RetryableFailure("no mailer in this worker")
+            self.mailer.probe(target.config, target.secrets)
+            return
+        body = (
+            payloads.connector_test(job, target.org_name)
+            if testing
+            else payloads.build(conn, self.keyring, job)
+        )
         try:
             base.connector_for(target.kind).deliver(target, body, http)
         except base.DeliveryFailure:

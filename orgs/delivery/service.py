@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets as tokens
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -11,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.crypto import Keyring
 from orgs.delivery import repository
-from orgs.models import AuditEvent, Connector, ConnectorKind, Delivery, utcnow
+from orgs.models import (
+    AuditEvent,
+    Connector,
+    ConnectorKind,
+    Delivery,
+    DeliveryEvent,
+    DeliveryStatus,
+    utcnow,
+)
 from orgs.scoping import Scope
 from orgs.staff.repository import add_audit
 from permissions.roles import Permission
@@ -151,48 +160,28 @@ async def retry_failed(
 
 
 async def test_connector(
-    session: AsyncSession,
-    scope: Scope,
-    keyring: Keyring,
-    connector_id: int,
-    *,
-    allow_private_networks: bool,
-) -> tuple[bool, str] | None:
-    """Send a test event (no supporter's data) through the connector now; None: not found."""
-    import asyncio
+    session: AsyncSession, scope: Scope, connector_id: int, now: datetime
+) -> Delivery | None:
+    """Plan a ``connector_test`` delivery for this connector only; None: not found.
 
-    import httpx
-
+    Nothing is sent here (no network inside a request's transaction): the worker sends a
+    fixed test event with no personal data and records delivered or failed with the reason,
+    like any delivery; the caller follows it in ``deliveries``.
+    """
     row = await repository.connector(session, scope, connector_id)
     if row is None or row.id is None:
         return None
-    if row.kind == ConnectorKind.SMTP.value:
-        return False, "SMTP connectors are tested by sending a thank-you mail to yourself"
-    target = base.ConnectorTarget(
-        id=row.id,
+    delivery = Delivery(
         org_id=row.org_id,
-        org_name=str(row.org_id),
-        kind=row.kind,
-        name=row.name,
-        config=row.config,
-        secrets=keyring.decrypt_json(row.secrets_encrypted) if row.secrets_encrypted else {},
-        allow_private_networks=allow_private_networks,
+        connector_id=row.id,
+        event=DeliveryEvent.CONNECTOR_TEST.value,
+        status=DeliveryStatus.PENDING.value,
+        next_attempt_at=now,
+        idempotency_key=f"{DeliveryEvent.CONNECTOR_TEST.value}:c{row.id}:{tokens.token_hex(8)}",
+        created_at=now,
+        updated_at=now,
     )
-    payload = {
-        "version": 1,
-        "event": "test",
-        "deliveryId": f"test:{row.id}:{int(utcnow().timestamp())}",
-        "campaign": {"name": "test", "title": "Connector test"},
-        "contact": {"contactRef": "test", "firstName": "Test", "email": "test@example.org"},
-        "consents": [],
-    }
-
-    def call() -> None:
-        with httpx.Client(timeout=base.HTTP_TIMEOUT) as http:
-            base.connector_for(row.kind).deliver(target, payload, http)
-
-    try:
-        await asyncio.to_thread(call)
-    except base.DeliveryFailure as failure:
-        return False, str(failure)
-    return True, "delivered"
+    session.add(delivery)
+    await session.flush()
+    await _audit(session, scope, row.org_id, "connector.tested", row)
+    return delivery

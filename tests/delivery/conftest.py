@@ -27,11 +27,29 @@ from tests import factories as f
 from tests.conftest import TEST_SECRET
 from tests.delivery.receiver import Receiver, run_receiver
 from tests.servers import free_port
+from workers import payload as payloads
+from workers.repository import DeliveryJob
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     yield from run_receiver()
+
+
+def connector_test_payload() -> dict[str, Any]:
+    """What the worker sends for testConnector (workers/payload.py)."""
+    job = DeliveryJob(
+        id=1,
+        org_id=1,
+        connector_id=1,
+        event="connector_test",
+        action_id=None,
+        supporter_id=None,
+        status="queued",
+        attempts=0,
+        idempotency_key="connector_test:c1:0123456789abcdef",
+    )
+    return payloads.connector_test(job, "delta")
 
 
 def whsec() -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.delivery.conftest import connector_test_payload
 from tests.delivery.fake_actionnetwork import FakeActionNetwork
 from tests.servers import serve_in_thread
 from workers.connectors.base import (
@@ -110,3 +111,19 @@ class TestActionNetwork:
                 _deliver(_target(url), _payload("t@x.org", True))
         finally:
             fake.fail_with = None
+
+    def test_a_connector_test_reads_the_petition_and_writes_nothing(
+        self, network: tuple[FakeActionNetwork, str]
+    ) -> None:
+        fake, url = network
+        people, before = dict(fake.people), len(fake.reads)
+        assert _deliver(_target(url, petitionId=fake.petition), connector_test_payload()) is None
+        assert _deliver(_target(url), connector_test_payload()) is None
+        with pytest.raises(PermanentFailure, match="HTTP 401"):
+            _deliver(_target(url, token=secrets.token_hex(16)), connector_test_payload())
+        assert fake.reads[before:] == [
+            f"/api/v2/petitions/{fake.petition}",
+            "/api/v2/",
+            "/api/v2/",
+        ]
+        assert fake.people == people

@@ -44,7 +44,7 @@ TEST = """
 mutation($id: Int!) {
   testConnector(input: {id: $id}) {
     __typename
-    ... on TestConnectorSuccess { ok message }
+    ... on TestConnectorSuccess { delivery { id event status connectorId attempts lastError } }
     ... on TestConnectorErrors { errors { code } }
   }
 }
@@ -112,7 +112,7 @@ class TestConnectors:
             "errors": [{"code": "NOT_FOUND"}],
         }
 
-    async def test_test_connector_reaches_the_receiver(
+    async def test_test_connector_queues_a_test_delivery_and_sends_nothing(
         self, session: AsyncSession, gql: GraphQLClient, keyring: Keyring, receiver: Receiver
     ) -> None:
         # given
@@ -124,19 +124,27 @@ class TestConnectors:
             config={"url": receiver.url},
             secrets_encrypted=keyring.encrypt_json({"secrets": [whsec()]}),
         )
+        await f.make_connector(session, org, config={"url": receiver.url})  # not tested
         _, token = await f.make_token(session, org, ["connectors:write"])
         # when
-        ok = await gql(TEST, {"id": connector.id}, token=token)
-        receiver.status = 401
-        refused = await gql(TEST, {"id": connector.id}, token=token)
-        # then
-        assert ok["data"]["testConnector"] == {
-            "__typename": "TestConnectorSuccess",
-            "ok": True,
-            "message": "delivered",
+        body = await gql(TEST, {"id": connector.id}, token=token)
+        # then: the request only wrote an outbox row; the worker sends it (test_pipeline.py)
+        result = body["data"]["testConnector"]
+        assert result["__typename"] == "TestConnectorSuccess"
+        delivery = result["delivery"]
+        assert delivery == {
+            "id": delivery["id"],
+            "event": "connector_test",
+            "status": "PENDING",
+            "connectorId": connector.id,
+            "attempts": 0,
+            "lastError": None,
         }
-        assert refused["data"]["testConnector"]["message"] == "the webhook answered HTTP 401"
-        assert receiver.requests[0].headers["webhook-id"].startswith("test:")
+        rows = await session.execute(
+            text("SELECT connector_id, supporter_id, action_id, event, status FROM delivery")
+        )
+        assert [tuple(r) for r in rows] == [(connector.id, None, None, "connector_test", "pending")]
+        assert receiver.requests == []
 
 
 class TestDeliveries:

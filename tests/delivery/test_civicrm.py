@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.delivery.conftest import connector_test_payload
 from tests.delivery.fake_civicrm import FakeCiviCrm
 from tests.servers import serve_in_thread
 from workers.connectors.base import ConnectorTarget, PermanentFailure, connector_for
@@ -94,3 +95,13 @@ class TestCiviCrm:
         assert _deliver(_target(url), _payload("e@x.org", True, "erasure_requested")) == "1"
         assert _deliver(_target(url), _payload("never@x.org", True, "erasure_requested")) is None
         assert fake.contacts == {}
+
+    def test_a_connector_test_checks_the_key_and_writes_nothing(
+        self, civicrm: tuple[FakeCiviCrm, str]
+    ) -> None:
+        fake, url = civicrm
+        assert _deliver(_target(url), connector_test_payload()) is None
+        with pytest.raises(PermanentFailure, match="HTTP 401"):
+            _deliver(_target(url, key="wrong-key-123"), connector_test_payload())
+        assert fake.contacts == {}
+        assert fake.activities == []

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.delivery.conftest import connector_test_payload
 from tests.delivery.fake_mailchimp import FakeMailchimp
 from tests.servers import serve_in_thread
 from workers.connectors.base import (
@@ -136,3 +137,17 @@ class TestMailchimp:
                 _target(url), _payload("gone@x.org", True, "erasure_requested"), http
             )
         assert _id("gone@x.org") not in fake.members
+
+    def test_a_connector_test_reads_the_audience_and_writes_nothing(
+        self, mailchimp: tuple[FakeMailchimp, str]
+    ) -> None:
+        fake, url = mailchimp
+        members = dict(fake.members)
+        with httpx.Client() as http:
+            connector_for("mailchimp").deliver(_target(url), connector_test_payload(), http)
+            with pytest.raises(PermanentFailure, match="HTTP 404"):
+                connector_for("mailchimp").deliver(
+                    _target(url, listId="nosuchlist"), connector_test_payload(), http
+                )
+        assert fake.calls[-2:] == ["GET list", "GET list"]
+        assert fake.members == members

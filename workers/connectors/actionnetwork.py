@@ -9,7 +9,7 @@ Consent mapping: the helpers subscribe the person they receive, so only supporte
 communication consent to the org are sent (email status ``subscribed``); without consent the
 signature stays in the hub (``contacts`` and exports). ``consent_withdrawn`` sends the person
 with email status ``unsubscribed``. Action Network matches people by email, so a redelivery
-updates the same person.
+updates the same person. ``connector_test`` only reads the API entry point or the petition.
 """
 
 from __future__ import annotations
@@ -69,6 +69,15 @@ class ActionNetwork:
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
         if self.check_config(target.config, target.secrets):
             raise PermanentFailure("the Action Network connector is not configured correctly")
+        base = str(target.config.get("baseUrl") or DEFAULT_BASE).rstrip("/")
+        headers = {"OSDI-API-Token": str(target.secrets["apiKey"])}
+        if payload.get("event") == "connector_test":
+            # read-only: the API entry point (or the configured petition) with the key
+            petition = target.config.get("petitionId")
+            path = f"/api/v2/petitions/{petition}" if petition else "/api/v2/"
+            send(http, http.build_request("GET", base + path, headers=headers),
+                 what="Action Network")  # fmt: skip
+            return None
         contact = payload.get("contact") or {}
         if not contact.get("email"):
             raise PermanentFailure("no email address to send to Action Network (sealed?)")
@@ -79,7 +88,6 @@ class ActionNetwork:
             status = "subscribed"
         else:
             return None  # the helpers would subscribe them: stays in the hub
-        base = str(target.config.get("baseUrl") or DEFAULT_BASE).rstrip("/")
         body: dict[str, Any] = {"person": person(contact, status)}
         tags = [*target.config.get("tags", []), (payload.get("campaign") or {}).get("name")]
         if event not in ("consent_withdrawn", "erasure_requested") and any(tags):
@@ -98,7 +106,6 @@ class ActionNetwork:
                 body["comments"] = str(comment)[:1000]
         else:
             url = f"{base}/api/v2/people/"
-        headers = {"OSDI-API-Token": str(target.secrets["apiKey"])}
         response = send(http, http.build_request("POST", url, json=body, headers=headers),
                         what="Action Network")  # fmt: skip
         try:

@@ -9,7 +9,8 @@ Consent mapping: everyone signing becomes (or is matched to) a contact with a "P
 Signature" activity, the org's own record of what the person did; only communication consent
 adds them to ``groupId`` (``GroupContact`` status ``Added``); ``consent_withdrawn`` sets it
 ``Removed``; ``erasure_requested`` deletes the contact (to the trash). Contacts are matched
-on their primary email, so a redelivery finds the same one.
+on their primary email, so a redelivery finds the same one. ``connector_test`` only runs a
+``Contact.get`` that matches nobody.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class CiviCrm:
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
         if self.check_config(target.config, target.secrets):
             raise PermanentFailure("the CiviCRM connector is not configured correctly")
+        if payload.get("event") == "connector_test":
+            # read-only, and matches nobody: the key and the API4 endpoint work
+            self._call(http, target, "Contact", "get",
+                       {"select": ["id"], "where": [["id", "=", 0]], "limit": 1})  # fmt: skip
+            return None
         contact = payload.get("contact") or {}
         email = contact.get("email")
         if not email:

@@ -59,14 +59,20 @@ class Mailchimp:
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
         if self.check_config(target.config, target.secrets):
             raise PermanentFailure("the Mailchimp connector is not configured correctly")
+        token = base64.b64encode(f"coalition-hub:{target.secrets['apiKey']}".encode()).decode()
+        auth = {"authorization": f"Basic {token}"}
+        audience = f"{self._base(target)}/3.0/lists/{target.config['listId']}"
+        if payload.get("event") == "connector_test":
+            # read-only: the key works and the audience exists; no member is written
+            send(http, http.build_request("GET", audience, params={"fields": "id"},
+                                          headers=auth), what="Mailchimp")  # fmt: skip
+            return None
         contact = payload.get("contact") or {}
         email = contact.get("email")
         if not email:
             raise PermanentFailure("no email address to send to Mailchimp (sealed or missing)")
         member = hashlib.md5(email.lower().encode()).hexdigest()  # noqa: S324 - Mailchimp's id
-        url = f"{self._base(target)}/3.0/lists/{target.config['listId']}/members/{member}"
-        token = base64.b64encode(f"coalition-hub:{target.secrets['apiKey']}".encode()).decode()
-        auth = {"authorization": f"Basic {token}"}
+        url = f"{audience}/members/{member}"
         if payload.get("event") == "erasure_requested":
             request = http.build_request("POST", f"{url}/actions/delete-permanent", headers=auth)
             send(http, request, what="Mailchimp")
