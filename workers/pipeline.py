@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from orgs.crypto import Keyring
+from orgs.delivery.outbound import NOT_ALLOWED, TargetNotAllowed
 from orgs.models import ConnectorKind, DeliveryEvent
 from workers import payload as payloads
 from workers import repository
@@ -55,7 +56,6 @@ class Outcome(StrEnum):
 class Pipeline:
     engine: Engine
     keyring: Keyring
-    allow_private_networks: bool = False
     mailer: Mailer | None = None  # for thank-you and confirmation mails, org SMTP tests
 
     def process(self, delivery_id: int, http: httpx.Client) -> Outcome:
@@ -137,7 +137,6 @@ class Pipeline:
             config=row["config"] or {},
             secrets=secrets,
             public_key=row["public_key"],
-            allow_private_networks=self.allow_private_networks,
         )
         if testing and target.kind == ConnectorKind.SMTP.value:
             if self.mailer is None:
@@ -153,6 +152,8 @@ class Pipeline:
             base.connector_for(target.kind).deliver(target, body, http)
         except base.DeliveryFailure:
             raise
+        except TargetNotAllowed:  # base.send maps it; a connector sending otherwise too
+            raise PermanentFailure(NOT_ALLOWED) from None
         except Exception as exc:  # a connector bug must not escape the retry schedule
             log.exception("delivery.connector_error", delivery=job.id, kind=target.kind)
             message = f"the {target.kind} connector failed: {type(exc).__name__}"

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.crypto import Keyring
-from orgs.delivery import repository
+from orgs.delivery import connectors, repository
+from orgs.delivery.outbound import OutboundGuard
 from orgs.models import (
     AuditEvent,
     Connector,
-    ConnectorKind,
     Delivery,
     DeliveryEvent,
     DeliveryStatus,
@@ -24,8 +24,6 @@ from orgs.models import (
 from orgs.scoping import Scope
 from orgs.staff.repository import add_audit
 from permissions.roles import Permission
-from workers.connectors import base
-from workers.connectors.base import ConfigProblem
 
 MAX_PAGE = 200
 
@@ -46,15 +44,6 @@ class ConnectorError:
 NOT_FOUND = ConnectorError(("input", "org"), ConnectorErrorCode.NOT_FOUND, "No such org")
 
 
-def _problems(kind: str, config: dict[str, Any], secrets: dict[str, Any]) -> list[ConfigProblem]:
-    if kind == ConnectorKind.SMTP.value:
-        url = str(secrets.get("url") or config.get("url") or "")
-        if not url.startswith(("smtp://", "smtps://")):
-            return [ConfigProblem("url", "INVALID_URL", "smtp://user:pass@host:port")]
-        return []
-    return base.connector_for(kind).check_config(config, secrets)
-
-
 async def add_connector(
     session: AsyncSession,
     scope: Scope,
@@ -65,21 +54,19 @@ async def add_connector(
     name: str,
     config: dict[str, Any],
     secrets: dict[str, Any],
+    guard: OutboundGuard,
 ) -> Connector | list[ConnectorError]:
+    """Save a connector whose config passes its kind's check and the outbound guard.
+
+    The guard refuses, on the URL's field, hosts that are not on the public internet
+    (literal addresses in any spelling, ``localhost``, names resolving to one) unless the
+    operator allows private targets. Nothing is sent to the target.
+    """
     if not scope.allows(org_id, Permission.MANAGE_CONNECTORS):
         return [NOT_FOUND]
-    if kind not in {k.value for k in ConnectorKind}:
+    if kind not in connectors.KINDS:
         return [ConnectorError(("input", "kind"), ConnectorErrorCode.UNKNOWN_KIND, kind)]
-    try:
-        problems = _problems(kind, config, secrets)
-    except base.PermanentFailure:
-        return [
-            ConnectorError(
-                ("input", "kind"),
-                ConnectorErrorCode.UNKNOWN_KIND,
-                f"{kind} connectors are not available on this instance",
-            )
-        ]
+    problems = await connectors.check(kind, config, secrets, guard)
     if problems:
         return [
             ConnectorError(

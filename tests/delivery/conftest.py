@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.settings import Settings
 from orgs.crypto import Keyring
+from orgs.delivery.outbound import OutboundGuard
 from orgs.intake import service
 from orgs.intake.service import IntakeOptions
 from orgs.models import ConnectorKind
@@ -28,12 +29,18 @@ from tests.conftest import TEST_SECRET
 from tests.delivery.receiver import Receiver, run_receiver
 from tests.servers import free_port
 from workers import payload as payloads
+from workers.connectors.transport import GuardedClient
 from workers.repository import DeliveryJob
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     yield from run_receiver()
+
+
+def stand_in_client() -> GuardedClient:
+    """The connectors' HTTP client with private targets allowed, for stand-ins on 127.0.0.1."""
+    return GuardedClient(OutboundGuard(allow_private=True))
 
 
 def connector_test_payload() -> dict[str, Any]:
@@ -95,7 +102,7 @@ class World:
             data_dir=tmp,
             secret_key=TEST_SECRET,
             public_url="http://hub.test",
-            allow_private_webhooks=kw.pop("allow_private_webhooks", True),
+            allow_private_targets=kw.pop("allow_private_targets", True),
             worker_threads=2,
             **kw,
         )

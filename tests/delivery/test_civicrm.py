@@ -6,10 +6,9 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.delivery.conftest import connector_test_payload
+from tests.delivery.conftest import connector_test_payload, stand_in_client
 from tests.delivery.fake_civicrm import FakeCiviCrm
 from tests.servers import serve_in_thread
 from workers.connectors.base import ConnectorTarget, PermanentFailure, connector_for
@@ -49,7 +48,7 @@ def _payload(email: str, consent: bool, event: str = "action_created") -> dict[s
 
 
 def _deliver(target: ConnectorTarget, payload: dict[str, Any]) -> str | None:
-    with httpx.Client() as http:
+    with stand_in_client() as http:
         return connector_for("civicrm").deliver(target, payload, http)
 
 

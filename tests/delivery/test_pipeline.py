@@ -111,7 +111,7 @@ class TestWebhookDelivery:
     ) -> None:
         # given
         await world.sign()
-        settings = world.settings(tmp_path, allow_private_webhooks=False)
+        settings = world.settings(tmp_path, allow_private_targets=False)
         runtime = DeliveryRuntime(settings, _sync(world.database_url))
         # when
         runtime.start()
@@ -120,7 +120,7 @@ class TestWebhookDelivery:
         finally:
             runtime.stop()
         # then
-        assert "private or loopback" in row["last_error"]
+        assert row["last_error"] == "the target is not allowed"
         assert receiver.requests == []
 
 
@@ -210,7 +210,7 @@ class TestConnectorTest:
         self, world: World, receiver: Receiver, tmp_path: Path
     ) -> None:
         # given: the connector was saved while private targets were allowed
-        settings = world.settings(tmp_path, allow_private_webhooks=False)
+        settings = world.settings(tmp_path, allow_private_targets=False)
         delivery_id = await request_connector_test(world, settings)
         runtime = DeliveryRuntime(settings, world.database_url)
         # when: relayed and sent like any delivery
@@ -221,7 +221,7 @@ class TestConnectorTest:
             runtime.stop()
         # then
         assert row["id"] == delivery_id
-        assert "private or loopback" in row["last_error"]
+        assert row["last_error"] == "the target is not allowed"
         assert receiver.requests == []
 
 

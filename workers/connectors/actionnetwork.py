@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 
 from workers.connectors.base import (
-    ConfigProblem,
     ConnectorTarget,
     Payload,
     PermanentFailure,
     communication_consent,
+    configured,
     register,
     send,
 )
@@ -55,20 +55,8 @@ def person(contact: Mapping[str, Any], status: str) -> dict[str, Any]:
 class ActionNetwork:
     kind = "actionnetwork"
 
-    def check_config(
-        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
-    ) -> list[ConfigProblem]:
-        problems = []
-        if len(str(secrets.get("apiKey", ""))) < 16:
-            problems.append(ConfigProblem("apiKey", "INVALID_KEY", "The API key is needed"))
-        petition = config.get("petitionId")
-        if petition is not None and not str(petition).replace("-", "").isalnum():
-            problems.append(ConfigProblem("petitionId", "INVALID_ID", "Not a petition id"))
-        return problems
-
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
-        if self.check_config(target.config, target.secrets):
-            raise PermanentFailure("the Action Network connector is not configured correctly")
+        configured(target)
         base = str(target.config.get("baseUrl") or DEFAULT_BASE).rstrip("/")
         headers = {"OSDI-API-Token": str(target.secrets["apiKey"])}
         if payload.get("event") == "connector_test":
