@@ -103,7 +103,7 @@ def throughput(url: str, data_dir: Path, page: int, n: int, receiver: Receiver) 
         database_url=url,
         data_dir=data_dir,
         secret_key=SECRET,
-        allow_private_webhooks=True,
+        allow_private_targets=True,
         worker_threads=8,
         log_level="warning",
     )
@@ -175,7 +175,7 @@ def main() -> None:
                 "HUB_DATABASE_URL": url,
                 "HUB_SECRET_KEY": SECRET,
                 "HUB_DATA_DIR": str(data_dir),
-                "HUB_ALLOW_PRIVATE_WEBHOOKS": "1",
+                "HUB_ALLOW_PRIVATE_TARGETS": "1",
                 "HUB_LOG_LEVEL": "warning",
                 "HUB_INTAKE_RATE_PER_IP": "10000000/second",
                 "HUB_WORKER_THREADS": "8",

@@ -7,12 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(
         default=None,
@@ -85,9 +85,13 @@ class Settings(BaseSettings):
         ge=5,
         description="A delivery queued this long without an attempt is sent to the broker again.",
     )
-    allow_private_webhooks: bool = Field(
+    allow_private_targets: bool = Field(
         default=False,
-        description="Allow webhook/CRM targets on private or loopback networks (tests, intranets).",
+        # the old name keeps working
+        validation_alias=AliasChoices("HUB_ALLOW_PRIVATE_TARGETS", "HUB_ALLOW_PRIVATE_WEBHOOKS"),
+        description="Let connectors (webhook, CRM, an org's SMTP server) reach loopback, private "
+        "and other non-public addresses (tests, on-premise CRMs); HUB_ALLOW_PRIVATE_WEBHOOKS is "
+        "the old name.",
     )
     smtp_url: str | None = Field(
         default=None,

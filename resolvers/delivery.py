@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from orgs.delivery import repository, service
+from orgs.delivery.outbound import OutboundGuard
 from orgs.delivery.service import NOT_FOUND, ConnectorError
 from orgs.models import Connector, Delivery, utcnow
 from orgs.organisations import repository as organisations
@@ -34,8 +35,9 @@ async def add_connector(ctx: Context, org: str, **fields: Any) -> Connector | li
     org_id = await _org_id(ctx, org)
     if org_id is None:
         return [NOT_FOUND]
+    guard = OutboundGuard(allow_private=ctx.settings.allow_private_targets)
     return await service.add_connector(
-        await ctx.session(), ctx.scope, ctx.keyring, org_id, **fields
+        await ctx.session(), ctx.scope, ctx.keyring, org_id, guard=guard, **fields
     )
 
 
@@ -43,14 +45,8 @@ async def set_connector_enabled(ctx: Context, connector_id: int, enabled: bool) 
     return await service.set_enabled(await ctx.session(), ctx.scope, connector_id, enabled)
 
 
-async def test_connector(ctx: Context, connector_id: int) -> tuple[bool, str] | None:
-    return await service.test_connector(
-        await ctx.session(),
-        ctx.scope,
-        ctx.keyring,
-        connector_id,
-        allow_private_networks=ctx.settings.allow_private_webhooks,
-    )
+async def test_connector(ctx: Context, connector_id: int) -> Delivery | None:
+    return await service.test_connector(await ctx.session(), ctx.scope, connector_id, utcnow())
 
 
 async def retry_deliveries(ctx: Context, org: str, ids: list[int] | None) -> int:

@@ -118,10 +118,11 @@ SetConnectorEnabledResult = Annotated[
 ]
 
 
-@strawberry.type
+@strawberry.type(
+    description="The test is queued: follow the delivery in `deliveries(org, connector)`."
+)
 class TestConnectorSuccess:
-    ok: bool
-    message: str
+    delivery: Delivery
 
 
 @strawberry.type
@@ -242,16 +243,17 @@ class DeliveryMutation:
         return SetConnectorEnabledSuccess(connector=Connector.from_row(row))
 
     @strawberry.mutation(
-        description="Send a test event (no personal data) through a connector now.",
+        description="Queue a test event (no personal data) for one connector; the worker sends "
+        "it and records delivered or failed, with the reason, on the returned delivery.",
         permission_classes=[require_scope("connectors:write")],
     )
     async def test_connector(
         self, info: Info[Context, None], input: TestConnectorInput
     ) -> TestConnectorResult:
-        result = await resolvers.test_connector(info.context, input.id)
-        if result is None:
+        row = await resolvers.test_connector(info.context, input.id)
+        if row is None:
             return TestConnectorErrors(errors=[_missing("id")])
-        return TestConnectorSuccess(ok=result[0], message=result[1])
+        return TestConnectorSuccess(delivery=Delivery.from_row(row))
 
     @strawberry.mutation(
         description="Queue failed deliveries of the org again (all, or the listed ones).",

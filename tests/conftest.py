@@ -90,7 +90,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Set
         data_dir=tmp_path_factory.mktemp("hub-data"),
         secret_key=TEST_SECRET,
         public_url="http://hub.test",
-        allow_private_webhooks=True,
+        allow_private_targets=True,
         # every test request comes from the same address; tests/intake/test_abuse.py sets
         # its own limits
         intake_rate_per_ip="100000/minute",

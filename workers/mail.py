@@ -3,14 +3,18 @@
 Templates come from the page (``templates[<locale>][confirmation|thank_you]`` with
 ``subject``, ``text`` and optional ``html``) or the defaults below, rendered in Jinja2's
 sandbox with the supporter's first name and the campaign's fields only. The org's own SMTP
-connector is used when it has one, else the instance's ``HUB_SMTP_URL``.
+connector is used when it has one, else the instance's ``HUB_SMTP_URL``. An org's server goes
+through the outbound guard like every connector (resolved once, checked, connected to by
+address, TLS still verifying its name); the instance's own server is the operator's, trusted.
 """
 
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlsplit
@@ -22,6 +26,8 @@ from orgs.contacts.erasure import erasure_token
 from orgs.crypto import Keyring
 from orgs.delivery import payload as payloads
 from orgs.delivery import repository as deliveries
+from orgs.delivery.connectors import smtp_url
+from orgs.delivery.outbound import NOT_ALLOWED, OutboundGuard, TargetNotAllowed
 from orgs.delivery.payload import Facts
 from orgs.intake.confirmation import Answer, token
 from orgs.outbox.repository import DeliveryJob
@@ -83,6 +89,32 @@ _env = SandboxedEnvironment(autoescape=False)
 _html_env = SandboxedEnvironment(autoescape=True)
 
 
+class _PinnedSMTP(smtplib.SMTP):
+    """Connects to ``address`` while keeping the server's name for STARTTLS to verify."""
+
+    def __init__(self, address: str, timeout: float) -> None:
+        self._address = address
+        super().__init__(timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # connect() stored ``host`` (the name) as self._host, which STARTTLS verifies
+        sock: socket.socket = super()._get_socket(self._address, port, timeout)  # type: ignore[misc]
+        return sock
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    """Implicit TLS to ``address``, the certificate checked against the server's name."""
+
+    def __init__(self, address: str, timeout: float, context: ssl.SSLContext) -> None:
+        self._address = address
+        super().__init__(timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # SMTP_SSL wraps the socket with server_hostname=self._host (the name)
+        sock: socket.socket = super()._get_socket(self._address, port, timeout)  # type: ignore[misc]
+        return sock
+
+
 @dataclass(frozen=True)
 class SmtpServer:
     host: str
@@ -90,9 +122,10 @@ class SmtpServer:
     username: str | None = None
     password: str | None = None
     tls: bool = False  # implicit TLS (smtps://)
+    guard: OutboundGuard | None = None  # None: the operator's own server (HUB_SMTP_URL)
 
     @classmethod
-    def from_url(cls, url: str) -> SmtpServer:
+    def from_url(cls, url: str, guard: OutboundGuard | None = None) -> SmtpServer:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise PermanentFailure("the SMTP URL must look like smtp://user:pass@host:port")
@@ -102,25 +135,62 @@ class SmtpServer:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             tls=parts.scheme == "smtps",
+            guard=guard,
         )
+
+    def _client(self) -> smtplib.SMTP:
+        """A connected client; through the guard (one checked address) for an org's server."""
+        context = ssl.create_default_context()
+        if self.guard is None:
+            if self.tls:
+                return smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS, context=context
+                )
+            return smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
+        try:
+            addresses = self.guard.resolve(self.host, self.port)
+        except TargetNotAllowed:
+            raise PermanentFailure(NOT_ALLOWED) from None
+        failure: OSError | None = None
+        for address in addresses:
+            client: smtplib.SMTP = (
+                _PinnedSMTPSSL(str(address), timeout=SMTP_TIMEOUT_SECONDS, context=context)
+                if self.tls
+                else _PinnedSMTP(str(address), timeout=SMTP_TIMEOUT_SECONDS)
+            )
+            try:
+                client.connect(self.host, self.port)
+            except OSError as exc:
+                client.close()
+                failure = exc
+                continue
+            return client
+        raise failure or OSError("no address")
+
+    def _session(self, client: smtplib.SMTP) -> None:
+        client.ehlo()  # has_extn knows nothing before EHLO
+        if not self.tls and client.has_extn("starttls"):
+            client.starttls(context=ssl.create_default_context())
+        if self.username:
+            client.login(self.username, self.password or "")
+
+    def probe(self) -> None:
+        """Connect, start TLS and log in, then quit: a connector test that mails nobody."""
+        try:
+            with self._client() as client:
+                self._session(client)
+                client.noop()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentFailure("the mail server refused the credentials") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise RetryableFailure(
+                f"the mail server is unavailable ({type(exc).__name__})"
+            ) from exc
 
     def send(self, message: EmailMessage) -> None:
         try:
-            client: smtplib.SMTP
-            if self.tls:
-                client = smtplib.SMTP_SSL(
-                    self.host,
-                    self.port,
-                    timeout=SMTP_TIMEOUT_SECONDS,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
-            with client:
-                if not self.tls and client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
-                if self.username:
-                    client.login(self.username, self.password or "")
+            with self._client() as client:
+                self._session(client)
                 client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentFailure("the mail server refused the recipient") from exc
@@ -138,6 +208,11 @@ class Mailer:
     public_url: str
     mail_from: str
     smtp_url: str | None = None
+    guard: OutboundGuard = field(default_factory=OutboundGuard)  # for orgs' SMTP connectors
+
+    def probe(self, config: Mapping[str, object], secrets: Mapping[str, object]) -> None:
+        """Test an org's SMTP connector: log in through the guard, send nothing."""
+        SmtpServer.from_url(smtp_url(config, secrets), self.guard).probe()
 
     def _server(self, conn: Connection, org_id: int) -> SmtpServer:
         row = deliveries.smtp_connector(conn, system_scope(org_id), org_id)
@@ -147,9 +222,9 @@ class Mailer:
                 if row["secrets_encrypted"]
                 else {}
             )
-            url = secrets.get("url") or row["config"].get("url")
+            url = smtp_url(row["config"], secrets)
             if url:
-                return SmtpServer.from_url(str(url))
+                return SmtpServer.from_url(url, self.guard)
         if not self.smtp_url:
             raise RetryableFailure("no SMTP server configured (HUB_SMTP_URL or an SMTP connector)")
         return SmtpServer.from_url(self.smtp_url)

@@ -23,6 +23,8 @@ from orgs.contacts.repository import purge_after_erasure
 from orgs.crypto import Keyring
 from orgs.delivery import payload as payloads
 from orgs.delivery import repository as deliveries
+from orgs.delivery.outbound import NOT_ALLOWED, TargetNotAllowed
+from orgs.models import ConnectorKind, DeliveryEvent
 from orgs.outbox import repository
 from orgs.scoping import system_scope
 from workers.connectors import base
@@ -57,8 +59,7 @@ class Outcome(StrEnum):
 class Pipeline:
     engine: Engine
     keyring: Keyring
-    allow_private_networks: bool = False
-    mailer: Mailer | None = None  # for thank-you and confirmation mails
+    mailer: Mailer | None = None  # for thank-you and confirmation mails, org SMTP tests
 
     def process(self, delivery_id: int, http: httpx.Client) -> Outcome:
         with self.engine.begin() as conn:
@@ -123,7 +124,8 @@ class Pipeline:
             return
         scope = system_scope(job.org_id)
         row = deliveries.connector_row(conn, scope, job.connector_id)
-        if row is None or not row["enabled"]:
+        testing = job.event == DeliveryEvent.CONNECTOR_TEST.value
+        if row is None or not (row["enabled"] or testing):  # a paused one can be tested
             raise PermanentFailure("the connector was removed or disabled")
         secrets = (
             self.keyring.decrypt_json(bytes(row["secrets_encrypted"]))
@@ -139,16 +141,26 @@ class Pipeline:
             config=row["config"] or {},
             secrets=secrets,
             public_key=row["public_key"],
-            allow_private_networks=self.allow_private_networks,
         )
+        if testing and target.kind == ConnectorKind.SMTP.value:
+            if self.mailer is None:
+                raise RetryableFailure("no mailer in this worker")
+            self.mailer.probe(target.config, target.secrets)
+            return
         try:
-            body = payloads.build(conn, scope, self.keyring, job)
+            body = (
+                payloads.connector_test(job, target.org_name)
+                if testing
+                else payloads.build(conn, scope, self.keyring, job)
+            )
         except payloads.NothingToDeliver as reason:
             raise PermanentFailure(str(reason)) from None
         try:
             base.connector_for(target.kind).deliver(target, body, http)
         except base.DeliveryFailure:
             raise
+        except TargetNotAllowed:  # base.send maps it; a connector sending otherwise too
+            raise PermanentFailure(NOT_ALLOWED) from None
         except Exception as exc:  # a connector bug must not escape the retry schedule
             log.exception("delivery.connector_error", delivery=job.id, kind=target.kind)
             message = f"the {target.kind} connector failed: {type(exc).__name__}"

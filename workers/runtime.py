@@ -20,7 +20,8 @@ from sqlalchemy import Engine, create_engine
 
 from hub.settings import Settings
 from orgs.crypto import Keyring
-from workers.connectors import base
+from orgs.delivery.outbound import OutboundGuard
+from workers.connectors.transport import GuardedClient
 from workers.mail import Mailer
 from workers.pipeline import Pipeline
 from workers.relay import Relay
@@ -60,18 +61,20 @@ class DeliveryRuntime:
             database_url, pool_size=settings.worker_threads + 2, pool_pre_ping=True
         )
         keyring = Keyring(settings.resolved_secret_key())
+        # one outbound guard for every connector and every org's mail server
+        guard = OutboundGuard(allow_private=settings.allow_private_targets)
         self.pipeline = Pipeline(
             engine=self.engine,
             keyring=keyring,
-            allow_private_networks=settings.allow_private_webhooks,
             mailer=Mailer(
                 keyring=keyring,
                 public_url=settings.public_url,
                 mail_from=settings.mail_from,
                 smtp_url=settings.smtp_url,
+                guard=guard,
             ),
         )
-        self.http = httpx.Client(timeout=base.HTTP_TIMEOUT, follow_redirects=False)
+        self.http: httpx.Client = GuardedClient(guard)
         self.broker = make_broker(settings.broker_url)
         self.actor: dramatiq.Actor[[int], None] = dramatiq.Actor(
             self._deliver,

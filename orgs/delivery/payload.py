@@ -128,3 +128,23 @@ def build(conn: Connection, scope: Scope, keyring: Keyring, job: DeliveryJob) ->
     key = context["public_key"]
     payload["contact"] = seal(key, contact) if key else contact
     return payload
+
+
+def connector_test(job: DeliveryJob, org_name: str) -> dict[str, Any]:
+    """The fixed ``connector_test`` payload: the payload's shape, nobody's data in it."""
+    return {
+        "version": VERSION,
+        "event": job.event,
+        "deliveryId": job.idempotency_key,
+        "testing": True,
+        "org": {"name": org_name},
+        "campaign": {"name": "connector-test", "title": "Connector test"},
+        "contact": {
+            "contactRef": "connector-test",
+            "firstName": "Test",
+            "lastName": "Connector",
+            "email": "connector-test@example.org",
+        },
+        "consents": [],
+        "supporter": {"confirmation": "none"},
+    }

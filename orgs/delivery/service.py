@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets as tokens
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -9,14 +10,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orgs.audit import repository as audit
 from orgs.crypto import Keyring
-from orgs.delivery import repository
-from orgs.models import AuditEvent, Connector, ConnectorKind, Delivery, utcnow
+from orgs.delivery import connectors, repository
+from orgs.delivery.outbound import OutboundGuard
+from orgs.models import (
+    Connector,
+    Delivery,
+    DeliveryEvent,
+    DeliveryStatus,
+    utcnow,
+)
 from orgs.scoping import Scope
-from orgs.staff.repository import add_audit
 from permissions.roles import Permission
-from workers.connectors import base
-from workers.connectors.base import ConfigProblem
 
 MAX_PAGE = 200
 
@@ -37,15 +43,6 @@ class ConnectorError:
 NOT_FOUND = ConnectorError(("input", "org"), ConnectorErrorCode.NOT_FOUND, "No such org")
 
 
-def _problems(kind: str, config: dict[str, Any], secrets: dict[str, Any]) -> list[ConfigProblem]:
-    if kind == ConnectorKind.SMTP.value:
-        url = str(secrets.get("url") or config.get("url") or "")
-        if not url.startswith(("smtp://", "smtps://")):
-            return [ConfigProblem("url", "INVALID_URL", "smtp://user:pass@host:port")]
-        return []
-    return base.connector_for(kind).check_config(config, secrets)
-
-
 async def add_connector(
     session: AsyncSession,
     scope: Scope,
@@ -56,21 +53,19 @@ async def add_connector(
     name: str,
     config: dict[str, Any],
     secrets: dict[str, Any],
+    guard: OutboundGuard,
 ) -> Connector | list[ConnectorError]:
+    """Save a connector whose config passes its kind's check and the outbound guard.
+
+    The guard refuses, on the URL's field, hosts that are not on the public internet
+    (literal addresses in any spelling, ``localhost``, names resolving to one) unless the
+    operator allows private targets. Nothing is sent to the target.
+    """
     if not scope.allows(org_id, Permission.MANAGE_CONNECTORS):
         return [NOT_FOUND]
-    if kind not in {k.value for k in ConnectorKind}:
+    if kind not in connectors.KINDS:
         return [ConnectorError(("input", "kind"), ConnectorErrorCode.UNKNOWN_KIND, kind)]
-    try:
-        problems = _problems(kind, config, secrets)
-    except base.PermanentFailure:
-        return [
-            ConnectorError(
-                ("input", "kind"),
-                ConnectorErrorCode.UNKNOWN_KIND,
-                f"{kind} connectors are not available on this instance",
-            )
-        ]
+    problems = await connectors.check(kind, config, secrets, guard)
     if problems:
         return [
             ConnectorError(
@@ -109,17 +104,8 @@ async def set_enabled(
 async def _audit(
     session: AsyncSession, scope: Scope, org_id: int, action: str, row: Connector
 ) -> None:
-    await add_audit(
-        session,
-        AuditEvent(
-            org_id=org_id,
-            actor_user_id=scope.subject.user_id,
-            actor_token_id=scope.subject.token_id,
-            action=action,
-            subject_type="connector",
-            subject_id=row.id,
-            details={"kind": row.kind, "name": row.name},
-        ),
+    await audit.record(
+        session, scope, org_id, action, "connector", row.id, {"kind": row.kind, "name": row.name}
     )
 
 
@@ -151,48 +137,28 @@ async def retry_failed(
 
 
 async def test_connector(
-    session: AsyncSession,
-    scope: Scope,
-    keyring: Keyring,
-    connector_id: int,
-    *,
-    allow_private_networks: bool,
-) -> tuple[bool, str] | None:
-    """Send a test event (no supporter's data) through the connector now; None: not found."""
-    import asyncio
+    session: AsyncSession, scope: Scope, connector_id: int, now: datetime
+) -> Delivery | None:
+    """Plan a ``connector_test`` delivery for this connector only; None: not found.
 
-    import httpx
-
+    Nothing is sent here (no network inside a request's transaction): the worker sends a
+    fixed test event with no personal data and records delivered or failed with the reason,
+    like any delivery; the caller follows it in ``deliveries``.
+    """
     row = await repository.connector(session, scope, connector_id)
     if row is None or row.id is None:
         return None
-    if row.kind == ConnectorKind.SMTP.value:
-        return False, "SMTP connectors are tested by sending a thank-you mail to yourself"
-    target = base.ConnectorTarget(
-        id=row.id,
+    delivery = Delivery(
         org_id=row.org_id,
-        org_name=str(row.org_id),
-        kind=row.kind,
-        name=row.name,
-        config=row.config,
-        secrets=keyring.decrypt_json(row.secrets_encrypted) if row.secrets_encrypted else {},
-        allow_private_networks=allow_private_networks,
+        connector_id=row.id,
+        event=DeliveryEvent.CONNECTOR_TEST.value,
+        status=DeliveryStatus.PENDING.value,
+        next_attempt_at=now,
+        idempotency_key=f"{DeliveryEvent.CONNECTOR_TEST.value}:c{row.id}:{tokens.token_hex(8)}",
+        created_at=now,
+        updated_at=now,
     )
-    payload = {
-        "version": 1,
-        "event": "test",
-        "deliveryId": f"test:{row.id}:{int(utcnow().timestamp())}",
-        "campaign": {"name": "test", "title": "Connector test"},
-        "contact": {"contactRef": "test", "firstName": "Test", "email": "test@example.org"},
-        "consents": [],
-    }
-
-    def call() -> None:
-        with httpx.Client(timeout=base.HTTP_TIMEOUT) as http:
-            base.connector_for(row.kind).deliver(target, payload, http)
-
-    try:
-        await asyncio.to_thread(call)
-    except base.DeliveryFailure as failure:
-        return False, str(failure)
-    return True, "delivered"
+    session.add(delivery)
+    await session.flush()
+    await _audit(session, scope, row.org_id, "connector.tested", row)
+    return delivery

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from orgs.models import AuditEvent, Staffer, StaffRole, User
+from orgs.models import Staffer, StaffRole, User
 from orgs.scoping import Scope
 from permissions.roles import Permission
 
@@ -58,9 +58,4 @@ async def owner_count(session: AsyncSession, scope: Scope, org_id: int) -> int:
 
 async def delete_staffer(session: AsyncSession, staffer: Staffer) -> None:
     await session.delete(staffer)
-    await session.flush()
-
-
-async def add_audit(session: AsyncSession, event: AuditEvent) -> None:
-    session.add(event)
     await session.flush()

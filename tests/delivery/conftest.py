@@ -23,18 +23,43 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.settings import Settings
 from orgs.crypto import Keyring
+from orgs.delivery import payload as payloads
+from orgs.delivery.outbound import OutboundGuard
 from orgs.intake import service
 from orgs.intake.service import IntakeOptions
 from orgs.models import ConnectorKind
+from orgs.outbox.repository import DeliveryJob
 from tests import factories as f
 from tests.conftest import TEST_SECRET
 from tests.delivery.receiver import Receiver, run_receiver
 from tests.servers import free_port
+from workers.connectors.transport import GuardedClient
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     yield from run_receiver()
+
+
+def stand_in_client() -> GuardedClient:
+    """The connectors' HTTP client with private targets allowed, for stand-ins on 127.0.0.1."""
+    return GuardedClient(OutboundGuard(allow_private=True))
+
+
+def connector_test_payload() -> dict[str, Any]:
+    """What the worker sends for testConnector (orgs/delivery/payload.py)."""
+    job = DeliveryJob(
+        id=1,
+        org_id=1,
+        connector_id=1,
+        event="connector_test",
+        action_id=None,
+        supporter_id=None,
+        status="queued",
+        attempts=0,
+        idempotency_key="connector_test:c1:0123456789abcdef",
+    )
+    return payloads.connector_test(job, "delta")
 
 
 def whsec() -> str:
@@ -86,7 +111,7 @@ class World:
             data_dir=tmp,
             secret_key=TEST_SECRET,
             public_url="http://hub.test",
-            allow_private_webhooks=kw.pop("allow_private_webhooks", True),
+            allow_private_targets=kw.pop("allow_private_targets", True),
             worker_threads=2,
             **kw,
         )

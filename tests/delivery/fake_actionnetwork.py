@@ -19,6 +19,7 @@ class FakeActionNetwork:
     people: dict[str, dict[str, Any]] = field(default_factory=dict)
     signatures: list[dict[str, Any]] = field(default_factory=list)
     fail_with: int | None = None
+    reads: list[str] = field(default_factory=list)
 
     def _check(self, request: Request, body: Any) -> Response | None:
         if self.fail_with:
@@ -62,9 +63,20 @@ class FakeActionNetwork:
         self.signatures.append({"email": email, "comments": body.get("comments")})
         return JSONResponse({"_links": {"self": {"href": f"/signatures/{len(self.signatures)}"}}})
 
+    async def read(self, request: Request) -> Response:
+        self.reads.append(request.url.path)
+        if request.headers.get("osdi-api-token") != self.token:
+            return JSONResponse({"error": "API Key invalid or not present"}, status_code=401)
+        petition = request.path_params.get("petition")
+        if petition is not None and petition != self.petition:
+            return JSONResponse({"error": "petition not found"}, status_code=404)
+        return JSONResponse({"_links": {"self": {"href": request.url.path}}})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/api/v2/", self.read, methods=["GET"]),
+                Route("/api/v2/petitions/{petition}", self.read, methods=["GET"]),
                 Route("/api/v2/people/", self.people_helper, methods=["POST"]),
                 Route(
                     "/api/v2/petitions/{petition}/signatures/",

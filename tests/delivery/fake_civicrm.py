@@ -41,6 +41,8 @@ class FakeCiviCrm:
 
     def contact_get(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         [[field_name, op, email]] = params["where"]
+        if (field_name, op) == ("id", "="):
+            return [{"id": email}] if email in self.contacts else []
         if (field_name, op) != ("email_primary.email", "="):
             raise ValueError("contacts are matched on email_primary.email")
         return [

@@ -87,10 +87,19 @@ class FakeMailchimp:
             return _problem(404, "Resource Not Found", "member")
         return Response(status_code=204)
 
+    async def audience(self, request: Request) -> Response:
+        self.calls.append("GET list")
+        if not self._authorised(request):
+            return _problem(401, "API Key Invalid", "Your API key may be invalid.")
+        if request.path_params["list_id"] != self.list_id:
+            return _problem(404, "Resource Not Found", "The requested resource was not found.")
+        return JSONResponse({"id": self.list_id})
+
     def app(self) -> Starlette:
         base = "/3.0/lists/{list_id}/members/{member}"
         return Starlette(
             routes=[
+                Route("/3.0/lists/{list_id}", self.audience, methods=["GET"]),
                 Route(base, self.member, methods=["PUT", "PATCH"]),
                 Route(base + "/actions/delete-permanent", self.delete_permanent, methods=["POST"]),
                 Route(base + "/tags", self.member_tags, methods=["POST"]),

@@ -6,9 +6,9 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.delivery.conftest import connector_test_payload, stand_in_client
 from tests.delivery.fake_actionnetwork import FakeActionNetwork
 from tests.servers import serve_in_thread
 from workers.connectors.base import (
@@ -64,7 +64,7 @@ def _payload(email: str, consent: bool, event: str = "action_created") -> dict[s
 
 
 def _deliver(target: ConnectorTarget, payload: dict[str, Any]) -> str | None:
-    with httpx.Client() as http:
+    with stand_in_client() as http:
         return connector_for("actionnetwork").deliver(target, payload, http)
 
 
@@ -110,3 +110,19 @@ class TestActionNetwork:
                 _deliver(_target(url), _payload("t@x.org", True))
         finally:
             fake.fail_with = None
+
+    def test_a_connector_test_reads_the_petition_and_writes_nothing(
+        self, network: tuple[FakeActionNetwork, str]
+    ) -> None:
+        fake, url = network
+        people, before = dict(fake.people), len(fake.reads)
+        assert _deliver(_target(url, petitionId=fake.petition), connector_test_payload()) is None
+        assert _deliver(_target(url), connector_test_payload()) is None
+        with pytest.raises(PermanentFailure, match="HTTP 401"):
+            _deliver(_target(url, token=secrets.token_hex(16)), connector_test_payload())
+        assert fake.reads[before:] == [
+            f"/api/v2/petitions/{fake.petition}",
+            "/api/v2/",
+            "/api/v2/",
+        ]
+        assert fake.people == people

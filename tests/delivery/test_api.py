@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.app import create_app
+from hub.db import UnitOfWork
+from hub.settings import Settings
 from orgs.crypto import Keyring
+from orgs.delivery import outbound
 from orgs.models import ConnectorKind, DeliveryStatus, Org
 from tests import factories as f
 from tests.conftest import GraphQLClient
 from tests.delivery.conftest import whsec
 from tests.delivery.receiver import Receiver
+from tests.delivery.test_outbound import HOSTILE_HOSTS
 
 DELIVERY_DOC = Path(__file__).resolve().parents[2] / "docs" / "delivery.md"
 
@@ -44,7 +51,7 @@ TEST = """
 mutation($id: Int!) {
   testConnector(input: {id: $id}) {
     __typename
-    ... on TestConnectorSuccess { ok message }
+    ... on TestConnectorSuccess { delivery { id event status connectorId attempts lastError } }
     ... on TestConnectorErrors { errors { code } }
   }
 }
@@ -59,6 +66,157 @@ def _webhook(org: Org, url: str) -> dict[str, Any]:
         "config": {"url": url},
         "secrets": {"secrets": [whsec()]},
     }
+
+
+#: Each kind with an org-chosen host: (kind, field, config for a URL, secrets)
+KIND_URLS: list[tuple[str, str, Any, dict[str, Any]]] = [
+    ("webhook", "url", lambda u: {"url": u}, {"secrets": ["whsec_" + "QUJDREVGR0hJSktMTU5PUA=="]}),
+    ("civicrm", "baseUrl", lambda u: {"baseUrl": u}, {"apiKey": "civi-key-123"}),
+    (
+        "mailchimp",
+        "baseUrl",
+        lambda u: {"listId": "a1b2c3d4e5", "baseUrl": u},
+        {"apiKey": "0123456789abcdef0123456789abcdef-us6"},
+    ),
+    ("actionnetwork", "baseUrl", lambda u: {"baseUrl": u}, {"apiKey": "an-key-0123456789"}),
+]
+
+
+@pytest.fixture
+async def strict_gql(
+    settings: Settings, uow: UnitOfWork, session: AsyncSession
+) -> AsyncIterator[GraphQLClient]:
+    """The API as production runs it: private targets not allowed (the test settings allow)."""
+    strict = settings.model_copy(update={"allow_private_targets": False})
+    assert not strict.allow_private_targets
+    app = create_app(strict, uow=uow)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
+        yield GraphQLClient(http, session)
+
+
+async def _add(
+    gql: GraphQLClient, session: AsyncSession, kind: str, config: Any, secrets: Any
+) -> dict[str, Any]:
+    org = await f.make_org(session)
+    _, token = await f.make_token(session, org, ["connectors:write"])
+    variables = {
+        "input": {"org": org.name, "kind": kind, "name": kind, "config": config, "secrets": secrets}
+    }
+    body = await gql(ADD, variables, token=token)
+    result: dict[str, Any] = body["data"]["addConnector"]
+    return result
+
+
+class TestOutboundGuardOnAdd:
+    @pytest.mark.parametrize(("kind", "field", "config", "secrets"), KIND_URLS)
+    @pytest.mark.parametrize("host", HOSTILE_HOSTS)
+    async def test_non_public_hosts_are_refused_on_the_url_field(
+        self,
+        strict_gql: GraphQLClient,
+        session: AsyncSession,
+        host: str,
+        kind: str,
+        field: str,
+        config: Any,
+        secrets: dict[str, Any],
+    ) -> None:
+        # when
+        result = await _add(strict_gql, session, kind, config(f"http://{host}:8080/x"), secrets)
+        # then
+        assert result["errors"] == [
+            {
+                "field": ["input", "config", field],
+                "code": "INVALID_CONFIG",
+                "message": "Only hosts on the public internet can be reached from the hub",
+            }
+        ]
+        assert (await session.execute(text("SELECT count(*) FROM connector"))).scalar_one() == 0
+
+    @pytest.mark.parametrize(("kind", "field", "config", "secrets"), KIND_URLS)
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://evil@127.0.0.1/",
+            "http://crm.example.org\\@127.0.0.1/",
+            "http://1.2.3.999/",
+            "gopher://crm.example.org/",
+        ],
+    )
+    async def test_url_tricks_are_refused(
+        self,
+        strict_gql: GraphQLClient,
+        session: AsyncSession,
+        url: str,
+        kind: str,
+        field: str,
+        config: Any,
+        secrets: dict[str, Any],
+    ) -> None:
+        result = await _add(strict_gql, session, kind, config(url), secrets)
+        assert [(e["field"], e["code"]) for e in result["errors"]] == [
+            (["input", "config", field], "INVALID_CONFIG")
+        ]
+
+    @pytest.mark.parametrize(("kind", "field", "config", "secrets"), KIND_URLS)
+    async def test_a_name_resolving_to_a_private_address_is_refused(
+        self,
+        strict_gql: GraphQLClient,
+        session: AsyncSession,
+        monkeypatch: pytest.MonkeyPatch,
+        kind: str,
+        field: str,
+        config: Any,
+        secrets: dict[str, Any],
+    ) -> None:
+        # given: DNS answering a public and a private address for the name
+        looked_up: list[str] = []
+
+        def resolver(host: str, port: int) -> list[str]:
+            looked_up.append(host)
+            return ["93.184.216.34", "10.1.2.3"]
+
+        monkeypatch.setattr(outbound, "system_resolver", resolver)
+        # when
+        result = await _add(strict_gql, session, kind, config("https://crm.example.org/"), secrets)
+        # then
+        assert looked_up == ["crm.example.org"]
+        assert [(e["field"], e["code"]) for e in result["errors"]] == [
+            (["input", "config", field], "INVALID_CONFIG")
+        ]
+
+    async def test_a_public_name_is_accepted(
+        self, strict_gql: GraphQLClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(outbound, "system_resolver", lambda host, port: ["93.184.216.34"])
+        result = await _add(
+            strict_gql,
+            session,
+            "civicrm",
+            {"baseUrl": "https://crm.example.org"},
+            {"apiKey": "k" * 8},
+        )
+        assert result["__typename"] == "AddConnectorSuccess"
+
+    @pytest.mark.parametrize(
+        "url",
+        ["smtp://u:p@127.0.0.1:587", "smtps://u:p@[::1]", "smtp://u:p@0x7f.1", "smtp://localhost"],
+    )
+    async def test_an_org_smtp_host_is_checked_too(
+        self, strict_gql: GraphQLClient, session: AsyncSession, url: str
+    ) -> None:
+        result = await _add(strict_gql, session, "smtp", {}, {"url": url})
+        assert [(e["field"], e["code"]) for e in result["errors"]] == [
+            (["input", "config", "url"], "INVALID_CONFIG")
+        ]
+
+    async def test_the_operator_setting_allows_the_stand_ins_on_loopback(
+        self, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # the test settings turn HUB_ALLOW_PRIVATE_TARGETS on, as for an on-premise CRM
+        for kind, _, config, secrets in KIND_URLS:
+            result = await _add(gql, session, kind, config("http://127.0.0.1:8080/x"), secrets)
+            assert result["__typename"] == "AddConnectorSuccess", result
 
 
 class TestConnectors:
@@ -112,7 +270,7 @@ class TestConnectors:
             "errors": [{"code": "NOT_FOUND"}],
         }
 
-    async def test_test_connector_reaches_the_receiver(
+    async def test_test_connector_queues_a_test_delivery_and_sends_nothing(
         self, session: AsyncSession, gql: GraphQLClient, keyring: Keyring, receiver: Receiver
     ) -> None:
         # given
@@ -124,19 +282,27 @@ class TestConnectors:
             config={"url": receiver.url},
             secrets_encrypted=keyring.encrypt_json({"secrets": [whsec()]}),
         )
+        await f.make_connector(session, org, config={"url": receiver.url})  # not tested
         _, token = await f.make_token(session, org, ["connectors:write"])
         # when
-        ok = await gql(TEST, {"id": connector.id}, token=token)
-        receiver.status = 401
-        refused = await gql(TEST, {"id": connector.id}, token=token)
-        # then
-        assert ok["data"]["testConnector"] == {
-            "__typename": "TestConnectorSuccess",
-            "ok": True,
-            "message": "delivered",
+        body = await gql(TEST, {"id": connector.id}, token=token)
+        # then: the request only wrote an outbox row; the worker sends it (test_pipeline.py)
+        result = body["data"]["testConnector"]
+        assert result["__typename"] == "TestConnectorSuccess"
+        delivery = result["delivery"]
+        assert delivery == {
+            "id": delivery["id"],
+            "event": "connector_test",
+            "status": "PENDING",
+            "connectorId": connector.id,
+            "attempts": 0,
+            "lastError": None,
         }
-        assert refused["data"]["testConnector"]["message"] == "the webhook answered HTTP 401"
-        assert receiver.requests[0].headers["webhook-id"].startswith("test:")
+        rows = await session.execute(
+            text("SELECT connector_id, supporter_id, action_id, event, status FROM delivery")
+        )
+        assert [tuple(r) for r in rows] == [(connector.id, None, None, "connector_test", "pending")]
+        assert receiver.requests == []
 
 
 class TestDeliveries:

@@ -6,9 +6,9 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.delivery.conftest import connector_test_payload, stand_in_client
 from tests.delivery.fake_civicrm import FakeCiviCrm
 from tests.servers import serve_in_thread
 from workers.connectors.base import ConnectorTarget, PermanentFailure, connector_for
@@ -48,7 +48,7 @@ def _payload(email: str, consent: bool, event: str = "action_created") -> dict[s
 
 
 def _deliver(target: ConnectorTarget, payload: dict[str, Any]) -> str | None:
-    with httpx.Client() as http:
+    with stand_in_client() as http:
         return connector_for("civicrm").deliver(target, payload, http)
 
 
@@ -94,3 +94,13 @@ class TestCiviCrm:
         assert _deliver(_target(url), _payload("e@x.org", True, "erasure_requested")) == "1"
         assert _deliver(_target(url), _payload("never@x.org", True, "erasure_requested")) is None
         assert fake.contacts == {}
+
+    def test_a_connector_test_checks_the_key_and_writes_nothing(
+        self, civicrm: tuple[FakeCiviCrm, str]
+    ) -> None:
+        fake, url = civicrm
+        assert _deliver(_target(url), connector_test_payload()) is None
+        with pytest.raises(PermanentFailure, match="HTTP 401"):
+            _deliver(_target(url, key="wrong-key-123"), connector_test_payload())
+        assert fake.contacts == {}
+        assert fake.activities == []

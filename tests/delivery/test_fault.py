@@ -64,7 +64,7 @@ def _worker(url: str, broker: str, tmp: Path) -> subprocess.Popen[bytes]:
         "HUB_BROKER_URL": broker,
         "HUB_SECRET_KEY": TEST_SECRET,
         "HUB_DATA_DIR": str(tmp),
-        "HUB_ALLOW_PRIVATE_WEBHOOKS": "1",
+        "HUB_ALLOW_PRIVATE_TARGETS": "1",
         "HUB_WORKER_THREADS": "4",
         "HUB_DELIVERY_REQUEUE_SECONDS": "15",
         "HUB_LOG_LEVEL": "error",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from email.message import Message
 from pathlib import Path
@@ -9,12 +10,15 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
 from hub.db import Database
+from orgs.models import ConnectorKind, Org
+from tests import factories as f
 from tests.delivery.conftest import Sink, World
 from tests.delivery.receiver import Receiver, payload_of
-from tests.delivery.test_pipeline import until
+from tests.delivery.test_pipeline import Outcome, request_connector_test, until
 from workers.runtime import DeliveryRuntime
 
 
@@ -109,6 +113,37 @@ class TestDoubleOptIn:
             ).scalars()
             assert tuple(contact) == (0, True)
             assert list(statuses) == ["cancelled", "delivered"]
+
+
+class TestOrgSmtpConnector:
+    async def test_testing_it_logs_in_and_mails_nobody(
+        self, world: World, smtp: tuple[Sink, str], tmp_path: Path
+    ) -> None:
+        # given: the org's own mail server
+        sink, smtp_url = smtp
+        async with AsyncSession(world.engine, expire_on_commit=False) as session:
+            org = await session.get(Org, world.org_id)
+            assert org is not None
+            connector = await f.make_connector(
+                session,
+                org,
+                ConnectorKind.SMTP,
+                config={},
+                secrets_encrypted=world.keyring.encrypt_json({"url": smtp_url}),
+            )
+            await session.commit()
+        assert connector.id is not None
+        settings = world.settings(tmp_path)
+        delivery_id = await request_connector_test(world, settings, connector.id)
+        runtime = DeliveryRuntime(settings, world.database_url, relay=False, consume=False)
+        try:
+            # when
+            outcome = await asyncio.to_thread(runtime.pipeline.process, delivery_id, runtime.http)
+        finally:
+            runtime.stop()
+        # then
+        assert outcome is Outcome.DELIVERED
+        assert sink.messages == []
 
 
 async def _has(items: list[Any], n: int = 1) -> bool:

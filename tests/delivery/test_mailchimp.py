@@ -7,9 +7,10 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
+from orgs.delivery.connectors import check_mailchimp
+from tests.delivery.conftest import connector_test_payload, stand_in_client
 from tests.delivery.fake_mailchimp import FakeMailchimp
 from tests.servers import serve_in_thread
 from workers.connectors.base import (
@@ -63,7 +64,7 @@ class TestMailchimp:
     ) -> None:
         fake, url = mailchimp
         # when
-        with httpx.Client() as http:
+        with stand_in_client() as http:
             connector_for("mailchimp").deliver(
                 _target(url, marketingPermissionId="perm1"), _payload("Ada@x.org", True), http
             )
@@ -80,7 +81,7 @@ class TestMailchimp:
         self, mailchimp: tuple[FakeMailchimp, str]
     ) -> None:
         fake, url = mailchimp
-        with httpx.Client() as http:
+        with stand_in_client() as http:
             connector_for("mailchimp").deliver(_target(url), _payload("no@x.org", False), http)
         assert fake.members[_id("no@x.org")]["status"] == "transactional"
 
@@ -88,14 +89,14 @@ class TestMailchimp:
         self, mailchimp: tuple[FakeMailchimp, str]
     ) -> None:
         fake, url = mailchimp
-        with httpx.Client() as http:
+        with stand_in_client() as http:
             connector_for("mailchimp").deliver(_target(url), _payload("keep@x.org", True), http)
             connector_for("mailchimp").deliver(_target(url), _payload("keep@x.org", False), http)
         assert fake.members[_id("keep@x.org")]["status"] == "subscribed"
 
     def test_withdrawal_unsubscribes(self, mailchimp: tuple[FakeMailchimp, str]) -> None:
         fake, url = mailchimp
-        with httpx.Client() as http:
+        with stand_in_client() as http:
             connector_for("mailchimp").deliver(_target(url), _payload("w@x.org", True), http)
             connector_for("mailchimp").deliver(
                 _target(url), _payload("w@x.org", True, "consent_withdrawn"), http
@@ -106,7 +107,7 @@ class TestMailchimp:
         self, mailchimp: tuple[FakeMailchimp, str]
     ) -> None:
         fake, url = mailchimp
-        with httpx.Client() as http:
+        with stand_in_client() as http:
             with pytest.raises(PermanentFailure, match="HTTP 401"):
                 connector_for("mailchimp").deliver(
                     _target(url, key=secrets.token_hex(16) + "-us6"),
@@ -123,16 +124,30 @@ class TestMailchimp:
                 fake.fail_with = None
 
     def test_configuration_problems_are_named(self) -> None:
-        problems = connector_for("mailchimp").check_config({"listId": ""}, {"apiKey": "nope"})
+        problems = check_mailchimp({"listId": ""}, {"apiKey": "nope"})
         assert {p.field for p in problems} == {"listId", "apiKey"}
 
     def test_erasure_deletes_the_member_permanently(
         self, mailchimp: tuple[FakeMailchimp, str]
     ) -> None:
         fake, url = mailchimp
-        with httpx.Client() as http:
+        with stand_in_client() as http:
             connector_for("mailchimp").deliver(_target(url), _payload("gone@x.org", True), http)
             connector_for("mailchimp").deliver(
                 _target(url), _payload("gone@x.org", True, "erasure_requested"), http
             )
         assert _id("gone@x.org") not in fake.members
+
+    def test_a_connector_test_reads_the_audience_and_writes_nothing(
+        self, mailchimp: tuple[FakeMailchimp, str]
+    ) -> None:
+        fake, url = mailchimp
+        members = dict(fake.members)
+        with stand_in_client() as http:
+            connector_for("mailchimp").deliver(_target(url), connector_test_payload(), http)
+            with pytest.raises(PermanentFailure, match="HTTP 404"):
+                connector_for("mailchimp").deliver(
+                    _target(url, listId="nosuchlist"), connector_test_payload(), http
+                )
+        assert fake.calls[-2:] == ["GET list", "GET list"]
+        assert fake.members == members

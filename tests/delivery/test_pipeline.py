@@ -7,8 +7,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.app import create_app
+from hub.db import Database
+from hub.settings import Settings
+from orgs.models import Org
+from tests import factories as f
 from tests.delivery.conftest import World
 from tests.delivery.receiver import Receiver, payload_of
 from workers.connectors.webhook import verify
@@ -62,7 +69,7 @@ class TestWebhookDelivery:
         assert [body["contact"]["contactRef"]] == await world.contact_refs()
         assert body["contact"]["contactRef"] != ref
         assert body["contact"]["email"] == "ada@example.net"
-        assert body["action"]["actionType"] == "petition"
+        assert body["action"]["actionType"] == "signature"  # "petition" is an alias
         assert [c["given"] for c in body["consents"]] == [True]
 
     async def test_a_server_error_is_retried_later(
@@ -106,7 +113,7 @@ class TestWebhookDelivery:
     ) -> None:
         # given
         await world.sign()
-        settings = world.settings(tmp_path, allow_private_webhooks=False)
+        settings = world.settings(tmp_path, allow_private_targets=False)
         runtime = DeliveryRuntime(settings, _sync(world.database_url))
         # when
         runtime.start()
@@ -115,7 +122,108 @@ class TestWebhookDelivery:
         finally:
             runtime.stop()
         # then
-        assert "private or loopback" in row["last_error"]
+        assert row["last_error"] == "the target is not allowed"
+        assert receiver.requests == []
+
+
+TEST_CONNECTOR = """
+mutation($id: Int!) {
+  testConnector(input: {id: $id}) {
+    ... on TestConnectorSuccess { delivery { id status } }
+  }
+}
+"""
+
+
+async def request_connector_test(
+    world: World, settings: Settings, connector_id: int | None = None
+) -> int:
+    """testConnector through the API, committed like a real request; the delivery's id."""
+    async with AsyncSession(world.engine, expire_on_commit=False) as session:
+        org = await session.get(Org, world.org_id)
+        assert org is not None
+        _, token = await f.make_token(session, org, ["connectors:write"])
+        await session.commit()
+    app = create_app(settings, Database(url=world.database_url))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as web:
+        response = await web.post(
+            "/graphql",
+            json={"query": TEST_CONNECTOR, "variables": {"id": connector_id or world.connector_id}},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    delivery = response.json()["data"]["testConnector"]["delivery"]
+    assert delivery["status"] == "PENDING"
+    return int(delivery["id"])
+
+
+class TestConnectorTest:
+    async def test_the_worker_sends_a_signed_test_event_without_personal_data(
+        self, world: World, receiver: Receiver, tmp_path: Path
+    ) -> None:
+        # given
+        settings = world.settings(tmp_path)
+        delivery_id = await request_connector_test(world, settings)
+        assert receiver.requests == []  # nothing was sent by the request
+        runtime = DeliveryRuntime(settings, world.database_url, relay=False, consume=False)
+        try:
+            # when
+            outcome = await asyncio.to_thread(runtime.pipeline.process, delivery_id, runtime.http)
+        finally:
+            runtime.stop()
+        # then
+        assert outcome is Outcome.DELIVERED
+        [request] = receiver.requests
+        assert verify(
+            world.secret,
+            request.headers["webhook-id"],
+            request.headers["webhook-timestamp"],
+            request.body,
+            request.headers["webhook-signature"],
+        )
+        body = payload_of(request)
+        assert body["event"] == "connector_test"
+        assert body["deliveryId"].startswith("connector_test:c")
+        assert body["contact"]["email"] == "connector-test@example.org"
+        assert body["consents"] == []
+        assert "action" not in body
+        [row] = await world.deliveries()
+        assert (row["status"], row["last_error"]) == ("delivered", None)
+
+    async def test_a_refusing_receiver_is_recorded_on_the_test_delivery(
+        self, world: World, receiver: Receiver, tmp_path: Path
+    ) -> None:
+        # given
+        receiver.status = 401
+        settings = world.settings(tmp_path)
+        delivery_id = await request_connector_test(world, settings)
+        runtime = DeliveryRuntime(settings, world.database_url, relay=False, consume=False)
+        try:
+            # when
+            outcome = await asyncio.to_thread(runtime.pipeline.process, delivery_id, runtime.http)
+        finally:
+            runtime.stop()
+        # then
+        assert outcome is Outcome.FAILED
+        [row] = await world.deliveries()
+        assert (row["status"], row["last_error"]) == ("failed", "the webhook answered HTTP 401")
+
+    async def test_a_private_target_fails_saying_only_that_it_is_not_allowed(
+        self, world: World, receiver: Receiver, tmp_path: Path
+    ) -> None:
+        # given: the connector was saved while private targets were allowed
+        settings = world.settings(tmp_path, allow_private_targets=False)
+        delivery_id = await request_connector_test(world, settings)
+        runtime = DeliveryRuntime(settings, world.database_url)
+        # when: relayed and sent like any delivery
+        runtime.start()
+        try:
+            [row] = await until(lambda: _status(world, "failed"))
+        finally:
+            runtime.stop()
+        # then
+        assert row["id"] == delivery_id
+        assert row["last_error"] == "the target is not allowed"
         assert receiver.requests == []
 
 

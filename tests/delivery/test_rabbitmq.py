@@ -28,7 +28,7 @@ def _worker(world: World, broker_url: str, tmp: Path) -> subprocess.Popen[bytes]
         "HUB_BROKER_URL": broker_url,
         "HUB_SECRET_KEY": TEST_SECRET,
         "HUB_DATA_DIR": str(tmp),
-        "HUB_ALLOW_PRIVATE_WEBHOOKS": "1",
+        "HUB_ALLOW_PRIVATE_TARGETS": "1",
         "HUB_WORKER_THREADS": "2",
         "HUB_LOG_LEVEL": "warning",
     }

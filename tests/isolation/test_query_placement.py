@@ -141,3 +141,18 @@ def test_the_raw_sql_check_catches_text(tmp_path: Path) -> None:
     found = raw_sql(bad, rel="workers/probe.py")
     # then
     assert found == ["workers/probe.py:2 text(...)"]
+
+
+def test_orgs_never_import_workers() -> None:
+    # DESIGN §3: workers sit on top of orgs/, never under it
+    offenders = [
+        f"{p.relative_to(ROOT).as_posix()}:{node.lineno}"
+        for p in (ROOT / "orgs").rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text()))
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "workers")
+        or (
+            isinstance(node, ast.Import)
+            and any(alias.name.split(".")[0] == "workers" for alias in node.names)
+        )
+    ]
+    assert offenders == []

@@ -126,7 +126,7 @@ async def live_hub(
         data_dir=tmp_path_factory.mktemp("live-hub"),
         secret_key=TEST_SECRET,
         public_url=url,
-        allow_private_webhooks=True,
+        allow_private_targets=True,
         public_cache_seconds=0,
     )
     app = create_app(settings, Database(url=hub_database))

@@ -9,7 +9,7 @@ Consent mapping: the helpers subscribe the person they receive, so only supporte
 communication consent to the org are sent (email status ``subscribed``); without consent the
 signature stays in the hub (``contacts`` and exports). ``consent_withdrawn`` sends the person
 with email status ``unsubscribed``. Action Network matches people by email, so a redelivery
-updates the same person.
+updates the same person. ``connector_test`` only reads the API entry point or the petition.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 
 from workers.connectors.base import (
-    ConfigProblem,
     ConnectorTarget,
     Payload,
     PermanentFailure,
     communication_consent,
+    configured,
     register,
     send,
 )
@@ -55,20 +55,17 @@ def person(contact: Mapping[str, Any], status: str) -> dict[str, Any]:
 class ActionNetwork:
     kind = "actionnetwork"
 
-    def check_config(
-        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
-    ) -> list[ConfigProblem]:
-        problems = []
-        if len(str(secrets.get("apiKey", ""))) < 16:
-            problems.append(ConfigProblem("apiKey", "INVALID_KEY", "The API key is needed"))
-        petition = config.get("petitionId")
-        if petition is not None and not str(petition).replace("-", "").isalnum():
-            problems.append(ConfigProblem("petitionId", "INVALID_ID", "Not a petition id"))
-        return problems
-
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
-        if self.check_config(target.config, target.secrets):
-            raise PermanentFailure("the Action Network connector is not configured correctly")
+        configured(target)
+        base = str(target.config.get("baseUrl") or DEFAULT_BASE).rstrip("/")
+        headers = {"OSDI-API-Token": str(target.secrets["apiKey"])}
+        if payload.get("event") == "connector_test":
+            # read-only: the API entry point (or the configured petition) with the key
+            petition = target.config.get("petitionId")
+            path = f"/api/v2/petitions/{petition}" if petition else "/api/v2/"
+            send(http, http.build_request("GET", base + path, headers=headers),
+                 what="Action Network")  # fmt: skip
+            return None
         contact = payload.get("contact") or {}
         if not contact.get("email"):
             raise PermanentFailure("no email address to send to Action Network (sealed?)")
@@ -79,7 +76,6 @@ class ActionNetwork:
             status = "subscribed"
         else:
             return None  # the helpers would subscribe them: stays in the hub
-        base = str(target.config.get("baseUrl") or DEFAULT_BASE).rstrip("/")
         body: dict[str, Any] = {"person": person(contact, status)}
         tags = [*target.config.get("tags", []), (payload.get("campaign") or {}).get("name")]
         if event not in ("consent_withdrawn", "erasure_requested") and any(tags):
@@ -98,7 +94,6 @@ class ActionNetwork:
                 body["comments"] = str(comment)[:1000]
         else:
             url = f"{base}/api/v2/people/"
-        headers = {"OSDI-API-Token": str(target.secrets["apiKey"])}
         response = send(http, http.build_request("POST", url, json=body, headers=headers),
                         what="Action Network")  # fmt: skip
         try:

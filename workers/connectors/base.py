@@ -1,11 +1,14 @@
-"""The connector interface: how a delivery reaches one organisation's tool.
+"""Connector implementations: how a delivery reaches one organisation's tool.
 
 A connector is one module in this package exposing a :class:`Connector` instance registered
-with :func:`register`. The pipeline (workers/actors.py) loads the Delivery row, builds the
-versioned payload (workers/payload.py, documented in docs/delivery.md), decrypts the
-connector's secrets and calls ``deliver``; the connector speaks its tool's API and classifies
-failures with :class:`PermanentFailure` (never retried) or :class:`RetryableFailure`
-(retried on the backoff schedule). Connectors never touch the database.
+with :func:`register`; its kind and config check are declared in orgs/delivery/connectors.py
+(the domain side, used when a connector is added). The pipeline (workers/pipeline.py) loads
+the Delivery row, builds the versioned payload (orgs/delivery/payload.py, documented in
+docs/delivery.md), decrypts the connector's secrets and calls ``deliver`` with the guarded
+HTTP client (workers/connectors/transport.py); the connector speaks its tool's API and
+classifies failures with :class:`PermanentFailure` (never retried) or
+:class:`RetryableFailure` (retried on the backoff schedule). Connectors never touch the
+database.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from typing import Any, Protocol
 
 import httpx
 
-#: Time limits on every network call a connector makes.
-HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+from orgs.delivery import connectors as kinds
+from orgs.delivery.outbound import NOT_ALLOWED, TargetNotAllowed
+from workers.connectors.transport import GuardedClient
 
 #: The delivery payload (version 1), a JSON object; see docs/delivery.md.
 Payload = Mapping[str, Any]
@@ -39,16 +43,6 @@ class ConnectorTarget:
     config: Mapping[str, Any]
     secrets: Mapping[str, Any] = field(repr=False)
     public_key: str | None = None
-    allow_private_networks: bool = False  # the operator's HUB_ALLOW_PRIVATE_WEBHOOKS
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """A configuration mistake the org can fix, reported by ``check_config``."""
-
-    field: str
-    code: str
-    message: str
 
 
 class DeliveryFailure(Exception):
@@ -71,12 +65,6 @@ class Connector(Protocol):
     """What a connector module provides."""
 
     kind: str
-
-    def check_config(
-        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
-    ) -> list[ConfigProblem]:
-        """Problems with a configuration, before it is saved (no network)."""
-        ...
 
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
         """Deliver one event; return the tool's id for the record when it gives one.
@@ -108,9 +96,10 @@ def communication_consent(payload: Payload) -> bool:
 def connector_for(kind: str) -> Connector:
     """The connector for ``kind`` (module ``workers.connectors.<kind>``, imported on first use).
 
-    PermanentFailure when there is none.
+    PermanentFailure when there is none (an unknown kind, or SMTP: mail is sent by
+    workers/mail.py).
     """
-    if kind not in _REGISTRY and kind.isidentifier() and kind != "base":
+    if kind not in _REGISTRY and kind in kinds.KINDS:
         with contextlib.suppress(ImportError):
             importlib.import_module(f"workers.connectors.{kind}")
     try:
@@ -134,10 +123,25 @@ def check_response(response: httpx.Response, *, what: str) -> httpx.Response:
     raise PermanentFailure(message)
 
 
+def configured(target: ConnectorTarget) -> None:
+    """PermanentFailure unless the target's config passes its kind's check (as when saved)."""
+    if kinds.check_config(target.kind, target.config, target.secrets):
+        raise PermanentFailure(f"the {target.kind} connector is not configured correctly")
+
+
 def send(http: httpx.Client, request: httpx.Request, *, what: str) -> httpx.Response:
-    """Send ``request`` with the shared time limits; network errors become retryable."""
+    """Send ``request`` through the outbound guard; network errors become retryable.
+
+    Only a :class:`GuardedClient` is accepted, so every connector's requests go to checked,
+    pinned addresses without redirects. A refused target is a PermanentFailure saying only
+    that it is not allowed: nothing about the address or whether it answers.
+    """
+    if not isinstance(http, GuardedClient):
+        raise TypeError("connectors send through workers.connectors.transport.GuardedClient")
     try:
-        response = http.send(request)
+        response = http.send(request, follow_redirects=False)
+    except TargetNotAllowed:
+        raise PermanentFailure(NOT_ALLOWED) from None
     except httpx.TimeoutException:
         raise RetryableFailure(f"{what} timed out") from None
     except httpx.TransportError as exc:

@@ -9,24 +9,23 @@ Consent mapping: everyone signing becomes (or is matched to) a contact with a "P
 Signature" activity, the org's own record of what the person did; only communication consent
 adds them to ``groupId`` (``GroupContact`` status ``Added``); ``consent_withdrawn`` sets it
 ``Removed``; ``erasure_requested`` deletes the contact (to the trash). Contacts are matched
-on their primary email, so a redelivery finds the same one.
+on their primary email, so a redelivery finds the same one. ``connector_test`` only runs a
+``Contact.get`` that matches nobody.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from workers.connectors.base import (
-    ConfigProblem,
     ConnectorTarget,
     Payload,
     PermanentFailure,
     communication_consent,
+    configured,
     register,
     send,
 )
@@ -34,20 +33,6 @@ from workers.connectors.base import (
 
 class CiviCrm:
     kind = "civicrm"
-
-    def check_config(
-        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
-    ) -> list[ConfigProblem]:
-        problems = []
-        parts = urlsplit(str(config.get("baseUrl", "")))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            problems.append(ConfigProblem("baseUrl", "INVALID_URL", "The site's URL is needed"))
-        if len(str(secrets.get("apiKey", ""))) < 8:
-            problems.append(ConfigProblem("apiKey", "INVALID_KEY", "The API key is needed"))
-        group = config.get("groupId")
-        if group is not None and not str(group).isdigit():
-            problems.append(ConfigProblem("groupId", "INVALID_ID", "A group id is a number"))
-        return problems
 
     def _call(
         self,
@@ -75,8 +60,12 @@ class CiviCrm:
         return list(values)
 
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
-        if self.check_config(target.config, target.secrets):
-            raise PermanentFailure("the CiviCRM connector is not configured correctly")
+        configured(target)
+        if payload.get("event") == "connector_test":
+            # read-only, and matches nobody: the key and the API4 endpoint work
+            self._call(http, target, "Contact", "get",
+                       {"select": ["id"], "where": [["id", "=", 0]], "limit": 1})  # fmt: skip
+            return None
         contact = payload.get("contact") or {}
         email = contact.get("email")
         if not email:

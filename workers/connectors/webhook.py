@@ -11,37 +11,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
-import socket
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Sequence
 
 import httpx
 
-from workers.connectors.base import (
-    ConfigProblem,
-    ConnectorTarget,
-    Payload,
-    PermanentFailure,
-    register,
-    send,
-)
+from workers.connectors.base import ConnectorTarget, Payload, configured, register, send
 
 
 def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_"))
-
-
-def _valid_secret(secret: object) -> bool:
-    if not isinstance(secret, str) or not secret.startswith("whsec_"):
-        return False
-    try:
-        return len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) >= 16
-    except ValueError:
-        return False
 
 
 def sign(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
@@ -66,43 +46,12 @@ def verify(
     )
 
 
-def private_address(url: str) -> bool:
-    """Whether ``url``'s host resolves to a private, loopback or link-local address."""
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False  # unresolvable: the request will fail and be retried
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_private or address.is_loopback or address.is_link_local:
-            return True
-    return False
-
-
 class Webhook:
     kind = "webhook"
 
-    def check_config(
-        self, config: Mapping[str, Any], secrets: Mapping[str, Any]
-    ) -> list[ConfigProblem]:
-        problems = []
-        parts = urlsplit(str(config.get("url", "")))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            problems.append(ConfigProblem("url", "INVALID_URL", "An http(s) URL is required"))
-        keys = secrets.get("secrets") or []
-        if not keys or not all(_valid_secret(k) for k in keys):
-            problems.append(
-                ConfigProblem("secrets", "INVALID_SECRET", "Secrets look like whsec_<base64>")
-            )
-        return problems
-
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
-        url = str(target.config.get("url", ""))
-        if self.check_config(target.config, target.secrets):
-            raise PermanentFailure("the webhook is not configured correctly")
-        if not target.allow_private_networks and private_address(url):
-            raise PermanentFailure("the webhook URL points to a private or loopback network")
+        configured(target)
+        url = str(target.config["url"])
         body = json.dumps(payload, separators=(",", ":"), default=str).encode()
         msg_id = str(payload["deliveryId"])
         timestamp = int(time.time())
