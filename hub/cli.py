@@ -133,12 +133,13 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     configure_logging(settings.log_level, settings.log_format)
     _check_port_free(host, port)
+    _remember_public_url(settings)
     click.echo(
         "Starting Coalition Hub..." + (" (embedded PostgreSQL)" if settings.embedded else "")
     )
     with _database(settings, migrate=settings.embedded, owner=True) as database:
         if demo:
-            coalition = asyncio.run(_load_demo(database))
+            coalition = asyncio.run(_load_demo(database, settings))
             _print_demo(coalition, settings, as_json=False)
         if not demo:
             click.echo(f"GraphQL: {settings.public_url.rstrip('/')}/graphql")
@@ -148,7 +149,8 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
             "log_config": None,
             "proxy_headers": True,
             "forwarded_allow_ips": "127.0.0.1",
-            "timeout_graceful_shutdown": 10,
+            # an idle keep-alive connection (a browser tab) must not hold Ctrl-C for long
+            "timeout_graceful_shutdown": 3,
         }
         if workers > 1:
             # worker processes build their app from the environment (hub.asgi)
@@ -222,12 +224,13 @@ def _raise_shutdown(signum: int, frame: Any) -> None:
     raise _Shutdown
 
 
-async def _load_demo(database: Database) -> Any:
+async def _load_demo(database: Database, settings: Settings) -> Any:
+    from orgs.crypto import Keyring
     from orgs.demo import load_demo
 
     try:
         async with UnitOfWork(database.engine(2)).session() as session:
-            return await load_demo(session)
+            return await load_demo(session, Keyring(settings.resolved_secret_key()))
     finally:
         await database.dispose()
 
@@ -246,11 +249,18 @@ def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
                             "role": m.role,
                             "delivery": m.delivery,
                             "token": m.token,
+                            "login": {"email": m.login.email, "password": m.login.password},
                         }
                         for m in coalition.orgs
                     ],
                     "pages": [
-                        {"id": m.page.id, "name": m.page.name, "org": m.org.name}
+                        {
+                            "id": m.page.id,
+                            "name": m.page.name,
+                            "org": m.org.name,
+                            "actionType": m.action_type,
+                            "url": f"{base}/demo/{m.page.id}",
+                        }
                         for m in coalition.orgs
                     ],
                 }
@@ -263,6 +273,7 @@ def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
     for member in coalition.orgs:
         delivery = " (delivery org)" if member.delivery else ""
         click.echo(f"  {member.role:11} {member.org.name}{delivery}: token {member.token}")
+        click.echo(f"           login {member.login.email} / {member.login.password}")
         click.echo(
             f"           page {member.page.id} ({member.page.name}): {base}/demo/{member.page.id}"
         )
@@ -365,12 +376,42 @@ def create_token(org_name: str, scopes: str, name: str, expires_days: int | None
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
 def demo(as_json: bool) -> None:
-    """Load the demo coalition if absent and print fresh owner tokens for its orgs."""
+    """Load the demo coalition if absent and print its owner tokens and staff logins.
+
+    They are derived from the instance secret: the same every time. The URLs printed are those
+    of the running `serve` (when one runs on this data dir), else HUB_PUBLIC_URL.
+    """
+    from orgs.crypto import Keyring
     from orgs.demo import load_demo
 
     settings = _settings()
-    coalition = _run_in_session(settings, load_demo)
+    running = _running_public_url(settings)
+    if running and "public_url" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"public_url": running})
+    keyring = Keyring(settings.resolved_secret_key())
+    coalition = _run_in_session(settings, lambda session: load_demo(session, keyring))
     _print_demo(coalition, settings, as_json=as_json)
+
+
+RUNTIME_FILE = "serve.json"
+
+
+def _remember_public_url(settings: Settings) -> None:
+    """Tell later commands (`demo`) where this `serve` listens."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / RUNTIME_FILE).write_text(
+        json.dumps({"public_url": settings.public_url, "pid": os.getpid()})
+    )
+
+
+def _running_public_url(settings: Settings) -> str | None:
+    try:
+        state = json.loads((settings.data_dir / RUNTIME_FILE).read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    url = state.get("public_url")
+    return url if isinstance(url, str) else None
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import structlog
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    if fmt == "auto":
+        fmt = "console" if sys.stderr.isatty() else "json"
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

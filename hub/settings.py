@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     )
     debug: bool = Field(default=False, description="GraphiQL and verbose errors.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
-    log_format: Literal["json", "console"] = Field(
-        default="json", description="json for machines, console for people."
+    log_format: Literal["json", "console", "auto"] = Field(
+        default="auto",
+        description="json for machines, console for people; auto: console on a terminal, "
+        "else json.",
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per API process.")
     worker_threads: int = Field(default=4, ge=1, description="Worker threads (embedded/worker).")

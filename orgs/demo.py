@@ -1,4 +1,9 @@
-"""The demo coalition that ``serve --demo`` and ``demo`` load: a lead, two partners, live pages."""
+"""The demo coalition that ``serve --demo`` and ``demo`` load: a lead, two partners, live pages.
+
+Loading is idempotent, and what it prints is stable: each org's owner token and staff login
+are derived from the instance secret, so restarting the demo neither mints new tokens nor
+leaves old ones valid beside them.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.campaigns import repository as campaigns
 from orgs.campaigns.service import add_partner, create_campaign
-from orgs.identity.service import issue_token
-from orgs.models import ActionPage, Campaign, CampaignStatus, Org, PageStatus, PartnerRole
+from orgs.crypto import Keyring
+from orgs.identity.service import create_user, issue_token
+from orgs.models import (
+    ActionPage,
+    Campaign,
+    CampaignStatus,
+    Org,
+    PageStatus,
+    PartnerRole,
+    StaffRole,
+)
 from orgs.organisations import repository as organisations
 from orgs.organisations.service import create_org
 from orgs.pages import repository as pages
@@ -24,6 +38,7 @@ ORGS = (
 )
 # The partner that delivers the signatures to the target (DESIGN §5: delivery fields only).
 DELIVERY_ORG = "anglers-united"
+ACTION_TYPE = "signature"
 CONSENT_TEXTS = {
     "current": "2026-11",
     "versions": {
@@ -36,12 +51,20 @@ CONSENT_TEXTS = {
 
 
 @dataclass(frozen=True)
+class Login:
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
 class DemoOrg:
     org: Org
     role: str
     token: str
+    login: Login
     page: ActionPage
     delivery: bool = False
+    action_type: str = ACTION_TYPE
 
 
 @dataclass(frozen=True)
@@ -51,8 +74,13 @@ class DemoCoalition:
     created: bool
 
 
-async def load_demo(session: AsyncSession) -> DemoCoalition:
-    """Create the demo coalition if absent; always issue fresh owner tokens (only hashes stay)."""
+def demo_login(keyring: Keyring, org: str) -> Login:
+    """The owner login of a demo org (derived from the instance secret: stable)."""
+    return Login(f"owner@{org}.example.org", keyring.sign("demo-password", org)[:20])
+
+
+async def load_demo(session: AsyncSession, keyring: Keyring) -> DemoCoalition:
+    """Create the demo coalition if absent; its tokens and logins are the same every time."""
     lead = await organisations.org_by_name(session, ORGS[0][0])
     campaign = (
         await campaigns.campaign_in_namespace(session, lead.id, CAMPAIGN)
@@ -70,6 +98,7 @@ async def load_demo(session: AsyncSession) -> DemoCoalition:
                 title,
                 {"privacy_policy_url": f"https://{name}.example.org/privacy"},
             )
+        assert org.id is not None
         if campaign is None:
             campaign = await create_campaign(
                 session,
@@ -94,8 +123,15 @@ async def load_demo(session: AsyncSession) -> DemoCoalition:
                 locale=locale,
                 status=PageStatus.LIVE,
             )
-        assert org.id is not None
-        issued = await issue_token(session, org.id, "demo owner token", list(ALL_SCOPES))
-        members.append(DemoOrg(org, role, issued.plaintext, page, name == DELIVERY_ORG))
+        issued = await issue_token(
+            session,
+            org.id,
+            "demo owner token",
+            list(ALL_SCOPES),
+            seed=keyring.sign("demo-token", name),
+        )
+        login = demo_login(keyring, name)
+        await create_user(session, login.email, org.id, StaffRole.OWNER, password=login.password)
+        members.append(DemoOrg(org, role, issued.plaintext, login, page, name == DELIVERY_ORG))
     assert campaign is not None
     return DemoCoalition(campaign, members, created)

@@ -22,9 +22,14 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def generate_token() -> NewToken:
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
+def generate_token(seed: str | None = None) -> NewToken:
+    """A new random token; with ``seed`` (a secret-derived string, e.g. the demo's) the same
+    token every time, so a demo instance does not pile up tokens on every start."""
+    if seed is None:
+        prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    else:
+        digest = hashlib.sha256(seed.encode()).hexdigest()
+        prefix, secret = digest[:12], digest[12:]
     return NewToken(prefix, hash_secret(secret), f"{TOKEN_PREFIX}{prefix}_{secret}")
 
 

@@ -34,6 +34,11 @@ async def staffer(session: AsyncSession, org_id: int, user_id: int) -> Staffer |
     return result.scalar_one_or_none()
 
 
+async def token_by_prefix(session: AsyncSession, prefix: str) -> ApiToken | None:
+    result = await session.execute(select(ApiToken).where(col(ApiToken.prefix) == prefix))
+    return result.scalar_one_or_none()
+
+
 async def active_token_by_prefix(session: AsyncSession, prefix: str) -> ApiToken | None:
     result = await session.execute(
         select(ApiToken).where(col(ApiToken.prefix) == prefix, col(ApiToken.revoked_at).is_(None))

@@ -83,11 +83,20 @@ async def issue_token(
     scopes: list[str],
     expires_at: datetime | None = None,
     created_by_user_id: int | None = None,
+    seed: str | None = None,
 ) -> IssuedToken:
+    """A new API token (plaintext returned once). With ``seed`` the token is derived from it and
+    issued only once: a second call returns the same plaintext without a new row."""
     unknown = sorted(set(scopes) - set(ALL_SCOPES))
     if unknown:
         raise IdentityError(f"unknown scope(s): {', '.join(unknown)}")
-    new = generate_token()
+    new = generate_token(seed)
+    if seed is not None:
+        existing = await repository.token_by_prefix(session, new.prefix)
+        if existing is not None and existing.revoked_at is not None:
+            raise IdentityError(f"the token {name!r} was revoked; it is not issued again")
+        if existing is not None:
+            return IssuedToken(existing, new.plaintext)
     token = ApiToken(
         org_id=org_id,
         name=name,

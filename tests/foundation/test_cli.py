@@ -64,14 +64,17 @@ class TestAdminCommands:
         assert [o["delivery"] for o in demo["orgs"]] == [False, False, True]
         assert all(o["token"].startswith("chub_at_") for o in demo["orgs"])
         assert len(demo["pages"]) == 3
-        # loading twice reuses the coalition and issues fresh tokens
+        assert [p["actionType"] for p in demo["pages"]] == ["signature"] * 3
+        logins = [o["login"] for o in demo["orgs"]]
+        assert all(login["email"].startswith("owner@") and login["password"] for login in logins)
+        # loading twice reuses the coalition and prints the same credentials: no new tokens
         second = json.loads(again.stdout)
-        assert second["pages"] == demo["pages"]
-        assert second["orgs"][0]["token"] != demo["orgs"][0]["token"]
+        assert second == demo
         with psycopg.connect(libpq_url(fresh_database)) as conn:
-            emails = conn.execute('SELECT email FROM "user"').fetchall()
+            emails = {e for (e,) in conn.execute('SELECT email FROM "user"').fetchall()}
             hashes = conn.execute("SELECT secret_hash FROM api_token").fetchall()
-        assert emails == [("Ada@example.org",)]
+        assert emails == {"Ada@example.org", *(login["email"] for login in logins)}
+        assert len(hashes) == 1 + 3  # create-token's and one per demo org
         assert token.stdout.strip() not in {h for (h,) in hashes}
 
     def test_duplicate_org_is_one_clear_line(self, fresh_database: str) -> None:
@@ -167,6 +170,16 @@ class TestEmbeddedServe:
             wait_ready(url, proc)
             page = httpx.post(f"{url}/graphql", json=query).json()["data"]["actionPage"]
             assert page["name"] == "river-alliance/clean-rivers"
+            # `demo` beside a running serve prints that serve's address and the same tokens
+            printed = json.loads(run(["demo", "--json"], env).stdout)
+            assert printed["graphql"] == f"{url}/graphql"
+            token = printed["orgs"][0]["token"]
+            me = httpx.post(
+                f"{url}/graphql",
+                json={"query": '{ org(name: "river-alliance") { name } }'},
+                headers={"authorization": f"Bearer {token}"},
+            ).json()
+            assert me["data"]["org"] == {"name": "river-alliance"}
         finally:
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=30)
