@@ -132,6 +132,12 @@ class Org:
     name: str
     title: str
     privacy_policy_url: str | None
+    embed_hosts: list[str] = strawberry.field(
+        description="Sites allowed to embed this org's pages (empty: any)."
+    )
+    sender_name: str | None = strawberry.field(description="Display name of the org's mails.")
+    reply_to: str | None = strawberry.field(description="Where replies to the org's mails go.")
+    double_opt_in: bool = strawberry.field(description="Pages' default double opt-in.")
 
     @classmethod
     async def resolve_reference(cls, info: Info[Context, None], name: str) -> Org | None:
@@ -141,11 +147,16 @@ class Org:
     @classmethod
     def from_row(cls, row: OrgRow) -> Org:
         assert row.id is not None
+        settings = row.settings
         return cls(
             id=row.id,
             name=row.name,
             title=row.title,
-            privacy_policy_url=row.settings.get("privacy_policy_url"),
+            privacy_policy_url=settings.get("privacy_policy_url"),
+            embed_hosts=list(settings.get("embed_hosts") or settings.get("embedHosts") or []),
+            sender_name=settings.get("sender_name"),
+            reply_to=settings.get("reply_to"),
+            double_opt_in=bool(settings.get("double_opt_in", settings.get("doubleOptIn", False))),
         )
 
     @strawberry.field(description="Campaigns this org leads or is an active partner of.")
@@ -156,6 +167,12 @@ class Org:
     async def action_pages(self, info: Info[Context, None]) -> list[OrgActionPage]:
         rows = await resolvers.pages_of(info.context, self.id)
         return [OrgActionPage.from_row(p) for p in rows]
+
+    @strawberry.field(description="One of this org's pages by name (with its settings).")
+    async def action_page(self, info: Info[Context, None], name: str) -> OrgActionPage | None:
+        rows = await resolvers.pages_of(info.context, self.id)
+        found = [p for p in rows if p.name == name]
+        return OrgActionPage.from_row(found[0]) if found else None
 
 
 @strawberry.type

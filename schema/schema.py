@@ -34,6 +34,7 @@ from schema.delivery import DeliveryMutation, DeliveryQuery
 from schema.extensions import InputErrors, TextGate, UnitOfWork
 from schema.intake import IntakeMutation
 from schema.org import OrgQuery
+from schema.organisation import OrganisationMutation
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
 from schema.sso import SsoMutation, SsoQuery
@@ -62,6 +63,7 @@ MUTATIONS: tuple[type, ...] = (
     DeliveryMutation,
     ErasureMutation,
     PublicErasureMutation,
+    OrganisationMutation,
 )
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")

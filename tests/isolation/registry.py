@@ -28,6 +28,7 @@ TOKEN_SCOPES = (
     "connectors:write",
     "tokens:write",
     "staff:write",
+    "org:write",
 )
 ANONYMOUS = "anonymous"
 PAGE_ORG_OWNER = "page-org:owner"  # partner A, whose page collected the signature
@@ -369,6 +370,15 @@ for _op in ("ChangeStaffRole", "RemoveStaff", "RevokeApiToken"):
             covered_by="tests/auth/test_staff.py and test_tokens.py (role matrix by target)",
         ),
     )
+
+register(
+    "Mutation.updateOrg",
+    Operation(
+        document=_mutation("UpdateOrg"),
+        variables=lambda w: {"input": {"org": w.lead, "senderName": "Matrix"}},
+        allowed=lead_with("owner", "org:write"),
+    ),
+)
 
 # --- single sign-on -----------------------------------------------------------------------
 register(
