@@ -49,8 +49,9 @@ async def test_connector(ctx: Context, connector_id: int) -> Delivery | None:
     return await service.test_connector(await ctx.session(), ctx.scope, connector_id, utcnow())
 
 
-async def retry_deliveries(ctx: Context, org: str, ids: list[int] | None) -> int:
+async def retry_deliveries(ctx: Context, org: str, ids: list[int] | None) -> int | None:
+    """Failed deliveries of the org queued again; None when the org is not the caller's."""
     org_id = await _org_id(ctx, org)
     if org_id is None:
-        return 0
+        return None
     return await service.retry_failed(await ctx.session(), ctx.scope, org_id, ids, utcnow())

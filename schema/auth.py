@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
 from strawberry.types import Info
 
+from orgs.errors import Problem
 from orgs.identity.links import MIN_PASSWORD_LENGTH, LinkPurpose
+from orgs.identity.service import AuthErrorCode as ServiceAuthErrorCode
 from orgs.identity.service import SessionTokens
 from resolvers import auth as resolvers
 from resolvers.context import Context
+from schema.results import Operation, operation
 
-
-@strawberry.enum
-class AuthErrorCode(Enum):
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    INVALID_REFRESH_TOKEN = "INVALID_REFRESH_TOKEN"
-    INVALID_LINK = "INVALID_LINK"
-    PASSWORD_TOO_SHORT = "PASSWORD_TOO_SHORT"
+AuthErrorCode = strawberry.enum(ServiceAuthErrorCode, name="AuthErrorCode")
 
 
 @strawberry.type
 class AuthError:
     field: list[str]
-    code: AuthErrorCode
+    code: AuthErrorCode  # type: ignore[valid-type]
     message: str
 
 
@@ -84,19 +80,14 @@ class RequestPasswordResetSuccess:
     ok: bool
 
 
-@strawberry.type
-class SetPasswordSuccess:
-    ok: bool
-
-
-@strawberry.type
-class SetPasswordErrors:
-    errors: list[AuthError]
-
-
-SetPasswordResult = Annotated[
-    SetPasswordSuccess | SetPasswordErrors, strawberry.union("SetPasswordResult")
-]
+ResetPassword = operation("ResetPassword", AuthError, ok=bool)
+AcceptInvitation = operation("AcceptInvitation", AuthError, ok=bool)
+if TYPE_CHECKING:  # generated at run time (schema/results.py); opaque to mypy
+    ResetPasswordResult: TypeAlias = Any
+    AcceptInvitationResult: TypeAlias = Any
+else:
+    ResetPasswordResult = ResetPassword.result
+    AcceptInvitationResult = AcceptInvitation.result
 
 
 @strawberry.input
@@ -110,24 +101,40 @@ class SetPasswordInput:
     password: str
 
 
+@strawberry.input
+class ResetPasswordInput(SetPasswordInput):
+    pass
+
+
+@strawberry.input
+class AcceptInvitationInput(SetPasswordInput):
+    pass
+
+
 async def _set_password(
-    info: Info[Context, None], input: SetPasswordInput, purpose: LinkPurpose
-) -> SetPasswordSuccess | SetPasswordErrors:
+    info: Info[Context, None], input: SetPasswordInput, purpose: LinkPurpose, op: Operation
+) -> Any:
     if len(input.password) < MIN_PASSWORD_LENGTH:
-        error = AuthError(
-            field=["input", "password"],
-            code=AuthErrorCode.PASSWORD_TOO_SHORT,
-            message=f"Use at least {MIN_PASSWORD_LENGTH} characters",
+        return op.failed(
+            [
+                Problem(
+                    ("input", "password"),
+                    ServiceAuthErrorCode.PASSWORD_TOO_SHORT,
+                    f"Use at least {MIN_PASSWORD_LENGTH} characters",
+                )
+            ]
         )
-        return SetPasswordErrors(errors=[error])
     if not await resolvers.use_link(info.context, input.token, purpose, input.password):
-        error = AuthError(
-            field=["input", "token"],
-            code=AuthErrorCode.INVALID_LINK,
-            message="This link is invalid, expired or already used",
+        return op.failed(
+            [
+                Problem(
+                    ("input", "token"),
+                    ServiceAuthErrorCode.INVALID_LINK,
+                    "This link is invalid, expired or already used",
+                )
+            ]
         )
-        return SetPasswordErrors(errors=[error])
-    return SetPasswordSuccess(ok=True)
+    return op.success(ok=True)
 
 
 @strawberry.input
@@ -185,15 +192,15 @@ class AuthMutation:
 
     @strawberry.mutation(description="Set a new password with a one-time reset link token.")
     async def reset_password(
-        self, info: Info[Context, None], input: SetPasswordInput
-    ) -> SetPasswordResult:
-        return await _set_password(info, input, LinkPurpose.RESET_PASSWORD)
+        self, info: Info[Context, None], input: ResetPasswordInput
+    ) -> ResetPasswordResult:
+        return await _set_password(info, input, LinkPurpose.RESET_PASSWORD, ResetPassword)
 
     @strawberry.mutation(description="Accept a staff invitation by choosing a password.")
     async def accept_invitation(
-        self, info: Info[Context, None], input: SetPasswordInput
-    ) -> SetPasswordResult:
-        return await _set_password(info, input, LinkPurpose.INVITATION)
+        self, info: Info[Context, None], input: AcceptInvitationInput
+    ) -> AcceptInvitationResult:
+        return await _set_password(info, input, LinkPurpose.INVITATION, AcceptInvitation)
 
     @strawberry.mutation(description="End the session the refresh token belongs to.")
     async def logout(self, info: Info[Context, None], input: LogoutInput) -> LogoutSuccess:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from orgs.delivery.service import ConnectorError as ServiceError
+from orgs.delivery.service import ConnectorErrorCode as ServiceErrorCode
 from orgs.models import Connector as ConnectorRow
 from orgs.models import Delivery as DeliveryRow
 from orgs.models import DeliveryStatus as DeliveryStatusValue
@@ -76,15 +77,18 @@ class DeliveryPage:
     end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
 
 
+ConnectorErrorCode = strawberry.enum(ServiceErrorCode, name="ConnectorErrorCode")
+
+
 @strawberry.type
 class ConnectorError:
     field: list[str]
-    code: str
+    code: ConnectorErrorCode  # type: ignore[valid-type]
     message: str
 
     @classmethod
     def from_service(cls, error: ServiceError) -> ConnectorError:
-        return cls(field=list(error.field), code=error.code.value, message=error.message)
+        return cls(field=list(error.field), code=error.code, message=error.message)
 
 
 @strawberry.type
@@ -140,6 +144,16 @@ class RetryDeliveriesSuccess:
     count: int = strawberry.field(description="Failed deliveries queued again.")
 
 
+@strawberry.type
+class RetryDeliveriesErrors:
+    errors: list[ConnectorError]
+
+
+RetryDeliveriesResult = Annotated[
+    RetryDeliveriesSuccess | RetryDeliveriesErrors, strawberry.union("RetryDeliveriesResult")
+]
+
+
 @strawberry.input
 class AddConnectorInput:
     org: str
@@ -171,7 +185,9 @@ class RetryDeliveriesInput:
 
 
 def _missing(field: str) -> ConnectorError:
-    return ConnectorError(field=["input", field], code="NOT_FOUND", message="Not found")
+    return ConnectorError(
+        field=["input", field], code=ServiceErrorCode.NOT_FOUND, message="Not found"
+    )
 
 
 @strawberry.type
@@ -261,6 +277,8 @@ class DeliveryMutation:
     )
     async def retry_deliveries(
         self, info: Info[Context, None], input: RetryDeliveriesInput
-    ) -> RetryDeliveriesSuccess:
+    ) -> RetryDeliveriesResult:
         count = await resolvers.retry_deliveries(info.context, input.org, input.ids)
+        if count is None:
+            return RetryDeliveriesErrors(errors=[_missing("org")])
         return RetryDeliveriesSuccess(count=count)

@@ -83,8 +83,10 @@ class InputErrors(SchemaExtension):
 VERBATIM_FIELDS = frozenset(
     {
         "LoginInput.password",
-        "SetPasswordInput.password",
-        "SetPasswordInput.token",
+        "ResetPasswordInput.password",
+        "AcceptInvitationInput.password",
+        "ResetPasswordInput.token",
+        "AcceptInvitationInput.token",
         "RefreshTokenInput.refreshToken",
         "LogoutInput.refreshToken",
         "CompleteSsoLoginInput.code",

@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
 from strawberry.types import Info
 
+from orgs.errors import Problem
 from orgs.identity import sso
+from orgs.identity.service import AuthErrorCode
 from resolvers import sso as resolvers
 from resolvers.context import Context
-from schema.auth import (
-    AuthError,
-    AuthErrorCode,
-    LoginErrors,
-    LoginResult,
-    LoginSuccess,
-    SessionTokenPair,
-)
+from schema.auth import AuthError, SessionTokenPair
 from schema.permissions import require_scope
+from schema.results import operation
 
-
-@strawberry.enum
-class SsoErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    INVALID_URL = "INVALID_URL"
-    INVALID_DOMAIN = "INVALID_DOMAIN"
-    DISCOVERY_FAILED = "DISCOVERY_FAILED"
+SsoErrorCode = strawberry.enum(sso.SsoErrorCode, name="SsoErrorCode")
 
 
 @strawberry.type
 class SsoError:
     field: list[str]
-    code: SsoErrorCode
+    code: SsoErrorCode  # type: ignore[valid-type]
     message: str
 
     @classmethod
     def from_service(cls, error: sso.SsoError) -> SsoError:
-        return cls(
-            field=list(error.field), code=SsoErrorCode(error.code.value), message=error.message
-        )
+        return cls(field=list(error.field), code=error.code, message=error.message)
 
 
 @strawberry.type(description="An org's OpenID Connect provider (the client secret is never shown).")
@@ -117,6 +104,13 @@ class RemoveSsoInput:
     org: str
 
 
+CompleteSsoLogin = operation("CompleteSsoLogin", AuthError, tokens=SessionTokenPair)
+if TYPE_CHECKING:  # generated at run time (schema/results.py); opaque to mypy
+    CompleteSsoLoginResult: TypeAlias = Any
+else:
+    CompleteSsoLoginResult = CompleteSsoLogin.result
+
+
 @strawberry.input
 class CompleteSsoLoginInput:
     code: str = strawberry.field(description="The login_code handed to the return URL.")
@@ -168,13 +162,16 @@ class SsoMutation:
     @strawberry.mutation(description="Exchange a single sign-on login code for session tokens.")
     async def complete_sso_login(
         self, info: Info[Context, None], input: CompleteSsoLoginInput
-    ) -> LoginResult:
+    ) -> CompleteSsoLoginResult:
         tokens = await resolvers.complete_sso_login(info.context, input.code)
         if tokens is None:
-            error = AuthError(
-                field=["input", "code"],
-                code=AuthErrorCode.INVALID_LINK,
-                message="Invalid, expired or used login code; log in again",
+            return CompleteSsoLogin.failed(
+                [
+                    Problem(
+                        ("input", "code"),
+                        AuthErrorCode.INVALID_LINK,
+                        "Invalid, expired or used login code; log in again",
+                    )
+                ]
             )
-            return LoginErrors(errors=[error])
-        return LoginSuccess(tokens=SessionTokenPair.from_tokens(tokens))
+        return CompleteSsoLogin.success(tokens=SessionTokenPair.from_tokens(tokens))

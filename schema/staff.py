@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -11,6 +10,7 @@ from strawberry.types import Info
 from orgs.models import Staffer
 from orgs.models import StaffRole as StaffRoleValue
 from orgs.staff.service import StaffError as ServiceError
+from orgs.staff.service import StaffErrorCode as ServiceErrorCode
 from resolvers import staff as resolvers
 from resolvers.context import Context
 from schema.permissions import require_scope
@@ -18,23 +18,18 @@ from schema.permissions import require_scope
 StaffRole = strawberry.enum(StaffRoleValue, name="StaffRole")
 
 
-@strawberry.enum
-class StaffErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    LAST_OWNER = "LAST_OWNER"
+StaffErrorCode = strawberry.enum(ServiceErrorCode, name="StaffErrorCode")
 
 
 @strawberry.type
 class StaffError:
     field: list[str]
-    code: StaffErrorCode
+    code: StaffErrorCode  # type: ignore[valid-type]
     message: str
 
     @classmethod
     def from_service(cls, error: ServiceError) -> StaffError:
-        return cls(
-            field=list(error.field), code=StaffErrorCode(error.code.value), message=error.message
-        )
+        return cls(field=list(error.field), code=error.code, message=error.message)
 
 
 @strawberry.type

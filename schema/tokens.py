@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -11,29 +10,23 @@ from strawberry.types import Info
 
 from orgs.models import ApiToken as TokenRow
 from orgs.tokens.service import TokenError as ServiceError
+from orgs.tokens.service import TokenErrorCode
 from resolvers import tokens as resolvers
 from resolvers.context import Context
 from schema.permissions import require_scope
 
-
-@strawberry.enum
-class ApiTokenErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    UNKNOWN_SCOPE = "UNKNOWN_SCOPE"
-    SCOPE_NOT_ALLOWED = "SCOPE_NOT_ALLOWED"
-    EXPIRES_IN_PAST = "EXPIRES_IN_PAST"
+ApiTokenErrorCode = strawberry.enum(TokenErrorCode, name="ApiTokenErrorCode")
 
 
 @strawberry.type
 class ApiTokenError:
     field: list[str]
-    code: ApiTokenErrorCode
+    code: ApiTokenErrorCode  # type: ignore[valid-type]
     message: str
 
     @classmethod
     def from_service(cls, error: ServiceError) -> ApiTokenError:
-        code = ApiTokenErrorCode(error.code.value)
-        return cls(field=list(error.field), code=code, message=error.message)
+        return cls(field=list(error.field), code=error.code, message=error.message)
 
 
 @strawberry.type

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -23,6 +24,15 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 # last_used_at is written at most this often per token, to keep reads write-free.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class AuthErrorCode(StrEnum):
+    """Codes of logins, sessions and one-time links (exposed as ``AuthErrorCode``)."""
+
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    INVALID_REFRESH_TOKEN = "INVALID_REFRESH_TOKEN"
+    INVALID_LINK = "INVALID_LINK"
+    PASSWORD_TOO_SHORT = "PASSWORD_TOO_SHORT"
 
 
 class IdentityError(ValueError):

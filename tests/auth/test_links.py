@@ -18,19 +18,19 @@ from tests.factories import make_org, make_staffer, make_user
 REQUEST = "mutation R($email: String!) { requestPasswordReset(input: {email: $email}) { ok } }"
 
 RESET = """
-mutation Reset($input: SetPasswordInput!) {
+mutation Reset($input: ResetPasswordInput!) {
   resetPassword(input: $input) {
     __typename
-    ... on SetPasswordErrors { errors { field code message } }
+    ... on ResetPasswordErrors { errors { field code message } }
   }
 }
 """
 
 ACCEPT = """
-mutation Accept($input: SetPasswordInput!) {
+mutation Accept($input: AcceptInvitationInput!) {
   acceptInvitation(input: $input) {
     __typename
-    ... on SetPasswordErrors { errors { field code message } }
+    ... on AcceptInvitationErrors { errors { field code message } }
   }
 }
 """
@@ -96,7 +96,7 @@ class TestPasswordReset:
         first = await gql(RESET, variables)
         second = await gql(RESET, variables)
         # then
-        assert first == {"data": {"resetPassword": {"__typename": "SetPasswordSuccess"}}}
+        assert first == {"data": {"resetPassword": {"__typename": "ResetPasswordSuccess"}}}
         assert second["data"]["resetPassword"]["errors"] == INVALID_LINK
         assert await _can_login(gql, user.email, NEW_PASSWORD)
         hashes = (await session.execute(select(col(OneTimeToken.token_hash)))).scalars().all()
@@ -152,7 +152,7 @@ class TestInviteStaff:
             assert list(actions) == ["staff.invited"]
             accept = {"input": {"token": _token(invited["link"]), "password": NEW_PASSWORD}}
             accepted = await gql(ACCEPT, accept)
-            assert accepted["data"]["acceptInvitation"]["__typename"] == "SetPasswordSuccess"
+            assert accepted["data"]["acceptInvitation"]["__typename"] == "AcceptInvitationSuccess"
             assert await _can_login(gql, email, NEW_PASSWORD)
             # a reset endpoint does not accept an invitation token
             assert (await gql(RESET, accept))["data"]["resetPassword"]["errors"] == INVALID_LINK

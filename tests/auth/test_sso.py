@@ -38,8 +38,8 @@ COMPLETE = """
 mutation Complete($code: String!) {
   completeSsoLogin(input: {code: $code}) {
     __typename
-    ... on LoginSuccess { tokens { accessToken refreshToken } }
-    ... on LoginErrors { errors { field code } }
+    ... on CompleteSsoLoginSuccess { tokens { accessToken refreshToken } }
+    ... on CompleteSsoLoginErrors { errors { field code } }
   }
 }
 """
@@ -118,7 +118,7 @@ class TestSsoLogin:
         body = await gql(COMPLETE, {"code": code})
         # then
         result = body["data"]["completeSsoLogin"]
-        assert result["__typename"] == "LoginSuccess"
+        assert result["__typename"] == "CompleteSsoLoginSuccess"
         me = await gql("{ currentUser { email } }", token=result["tokens"]["accessToken"])
         assert me["data"]["currentUser"] == {"email": "staff@river.example"}
 
@@ -132,7 +132,7 @@ class TestSsoLogin:
         again = await gql(COMPLETE, {"code": code})
         # then
         assert again["data"]["completeSsoLogin"] == {
-            "__typename": "LoginErrors",
+            "__typename": "CompleteSsoLoginErrors",
             "errors": [{"field": ["input", "code"], "code": "INVALID_LINK"}],
         }
 

@@ -44,7 +44,9 @@ query($org: String!, $status: DeliveryStatus, $after: String) {
 """
 
 RETRY = """
-mutation($org: String!) { retryDeliveries(input: {org: $org}) { count } }
+mutation($org: String!) {
+  retryDeliveries(input: {org: $org}) { ... on RetryDeliveriesSuccess { count } }
+}
 """
 
 TEST = """
