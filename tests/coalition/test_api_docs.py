@@ -50,3 +50,35 @@ class TestContactsSection:
             {"id": signed.supporter.id},
         )
         assert copy.scalar_one() == 0
+
+
+class TestManagingSection:
+    async def test_examples_run_in_order(self, session: AsyncSession, gql: GraphQLClient) -> None:
+        # given a lead with a partner
+        section = DOC.read_text().split("## Managing a campaign", 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```graphql\n(.*?)```", section, re.DOTALL)
+        lead, partner = await f.make_org(session), await f.make_org(session)
+        campaign = await f.make_campaign(session, lead)
+        await f.make_partnership(session, campaign, partner)
+        _, token = await f.make_token(session, lead)
+        variables = {"campaign": campaign.name, "partner": partner.name, "org": lead.name}
+        answers = []
+        for block in blocks:
+            names = set(re.findall(r"\$(\w+)", block))
+            # when
+            body = await gql(block, {k: v for k, v in variables.items() if k in names}, token=token)
+            # then
+            assert "errors" not in body, (block, body)
+            [answer] = body["data"].values()
+            assert "errors" not in answer, (block, answer)
+            answers.append(answer)
+        wording, use, dates, frozen, role, settings = answers
+        current = {
+            (v["version"], v["locale"]) for v in use["campaign"]["consentVersions"] if v["current"]
+        }
+        assert current == {("v1", "en"), ("2026-12", "fr")}
+        assert len(wording["campaign"]["consentVersions"]) == 3
+        assert dates["campaign"]["goal"] == 50000
+        assert frozen["campaign"]["countersFrozen"] is True
+        assert role["partnership"]["role"] == "coordinator"
+        assert settings["org"]["embedHosts"] == ["green.example"]
