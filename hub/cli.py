@@ -414,5 +414,14 @@ def _running_public_url(settings: Settings) -> str | None:
     return url if isinstance(url, str) else None
 
 
+def _register_subcommands() -> None:
+    from hub.page_cli import page
+
+    main.add_command(page)
+
+
+_register_subcommands()
+
+
 if __name__ == "__main__":
     main()
