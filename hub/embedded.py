@@ -17,6 +17,7 @@ from hub.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "coalition_hub"
+PRIVATE_SOCKET = "unix_socket_permissions = 0700"
 
 
 def _quiet_runtime_dir() -> None:
@@ -74,9 +75,24 @@ class EmbeddedPostgres:
                 f"embedded PostgreSQL failed to start in {self.pgdata}; see {self.pgdata / 'log'}"
             ) from exc
         self._started_here = owner or not already_running
+        if self._harden():
+            self.restart()
         uri = str(self._server.get_uri("postgres"))
         self._ensure_database(uri)
         return sqlalchemy_url(self._server.get_uri(DATABASE_NAME))
+
+    def _harden(self) -> bool:
+        """Make the server's socket private to the user running it (and root): the wheel
+        initialises with ``trust`` authentication, so an open socket would let any local user
+        in as superuser. True when the setting was just written (a restart applies it)."""
+        conf = self.pgdata / "postgresql.conf"
+        text = conf.read_text()
+        if f"\n{PRIVATE_SOCKET}\n" in f"\n{text}":
+            return False
+        conf.write_text(
+            text.rstrip("\n") + f"\n# coalition-hub: only the server's user\n{PRIVATE_SOCKET}\n"
+        )
+        return True
 
     def _is_running(self) -> bool:
         pidfile = self.pgdata / "postmaster.pid"
