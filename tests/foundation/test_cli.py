@@ -125,7 +125,7 @@ class TestBadConfiguration:
         assert "Traceback" not in result.stderr
 
 
-def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> float:
+def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 90) -> float:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if proc.poll() is not None:
@@ -136,7 +136,7 @@ def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> fl
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise AssertionError("serve did not become ready")
+    raise AssertionError(f"serve did not become ready within {timeout} s")
 
 
 def postgres_running(data_dir: Path) -> bool:
