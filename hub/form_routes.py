@@ -2,9 +2,10 @@
 
 ``GET /act/{id}`` serves the form (with a signed render time); ``POST /act/{id}`` takes
 ``application/x-www-form-urlencoded`` fields (docs/CONTRACT.md), runs the same intake service
-as ``addActionContact`` and answers a small thank-you or error page with a link back. A
-filled honeypot field or a form sent faster than a person can type is accepted and flagged,
-never refused: a bot learns nothing.
+as ``addActionContact`` and answers a small thank-you or error page with a link back, in
+the page's language (its locale, orgs/i18n; the page's own widget ``text`` overrides apply).
+A filled honeypot field or a form sent faster than a person can type is accepted and
+flagged, never refused: a bot learns nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from starlette.routing import BaseRoute, Route
 
 from hub.db import UnitOfWork
 from hub.settings import Settings
-from hub.widget_routes import no_js_form, public_page_of
+from hub.widget_routes import html_attributes, no_js_form, page_texts, public_page_of
 from orgs.crypto import Keyring
+from orgs.i18n import catalog
 from orgs.intake import altcha, service
-from orgs.intake.validation import IntakeValidationError
+from orgs.intake.validation import Code, FieldError, IntakeValidationError
 from resolvers.intake import intake_options, meta_of
 
 MAX_BODY_BYTES = 16 * 1024
@@ -31,29 +33,63 @@ MIN_SECONDS_TO_SUBMIT = 3
 _TIME_PURPOSE = "form-render-time"
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html {attributes}><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"></head>
 <body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto;
              padding: 0 1rem; line-height: 1.5">
 <h1>{title}</h1>{body}</body></html>"""
 
+# validation codes -> catalog keys (section "form", the widget's names where it has them)
+_CODE_TEXT = {
+    Code.REQUIRED: "required",
+    Code.INVALID_EMAIL: "invalidEmail",
+    Code.TOO_LONG: "tooLong",
+    Code.TOO_LARGE: "tooLong",
+    Code.UNKNOWN_VERSION: "consentChanged",
+    Code.PAGE_CLOSED: "closed",
+    Code.PAGE_NOT_FOUND: "notFound",
+}
 
-def _html(title: str, body: str, status: int = 200) -> HTMLResponse:
+
+def _html(page: dict[str, Any] | None, title: str, body: str, status: int = 200) -> HTMLResponse:
+    """A page about ``page`` (``None``: unknown, English): ``title`` is plain text."""
     return HTMLResponse(
-        _PAGE.format(title=escape(title), body=body),
+        _PAGE.format(attributes=html_attributes(page), title=escape(title), body=body),
         status_code=status,
         headers={"cache-control": "no-store"},
     )
 
 
-def _back_link(url: str | None) -> str:
+def _back_link(url: str | None, label: str) -> str:
     if not url:
         return ""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""  # never a javascript: or relative link from a posted field
-    return f'<p><a href="{escape(url)}">Back to the page</a></p>'
+    return f'<p><a href="{escape(url)}">{escape(label)}</a></p>'
+
+
+_FIELD_LABELS = frozenset(
+    {"firstName", "lastName", "email", "phone", "country", "postcode", "comment"}
+)
+_PAGE_CODES = frozenset({Code.PAGE_CLOSED, Code.PAGE_NOT_FOUND, Code.ORIGIN_NOT_ALLOWED})
+
+
+def _problem(error: FieldError, language: str, s: dict[str, str]) -> str:
+    """One validation error as a list item: the field's label and what to fix. The
+    validation layer words its messages in English (more precise than the catalog's); other
+    languages, and a page that overrides the text, get the catalog's message for the code."""
+    key = _CODE_TEXT.get(error.code, "invalid")
+    if language == catalog.DEFAULT and s[key] == catalog.form_texts(catalog.DEFAULT)[key]:
+        message = error.message
+    else:
+        message = s[key]
+    if error.code in _PAGE_CODES or not error.path:
+        return f"<li>{escape(message)}</li>"
+    field = error.path[-1]
+    label = s[field] if field in _FIELD_LABELS else field
+    return f"<li>{escape(label)}: {escape(message)}</li>"
 
 
 def render_time(keyring: Keyring, now: float | None = None) -> str:
@@ -100,29 +136,33 @@ def _submission(form: dict[str, str]) -> dict[str, Any]:
 async def form(request: Request) -> Response:
     page = await public_page_of(request, request.path_params["page"])
     if page is None or page.get("status") != "LIVE":
-        return _html("Petition not available", "<p>This petition is closed or unknown.</p>", 404)
+        s = page_texts(page)
+        return _html(page, s["unavailableTitle"], f"<p>{escape(s['notFound'])}</p>", 404)
     keyring: Keyring = request.app.state.keyring
     hub = str(request.base_url).rstrip("/")
     back = request.query_params.get("returnUrl") or request.headers.get("referer") or ""
     body = no_js_form(hub, page, back).replace(
         "</form>", f'<input type="hidden" name="_t" value="{render_time(keyring)}"></form>'
     )
-    return _html(page["campaign"]["title"], body)
+    return _html(page, page["campaign"]["title"], body)
 
 
 async def act(request: Request) -> Response:
+    page_ref = request.path_params["page"]
+    # the page's language for the answer (a public, cached read; unknown: English)
+    page = await public_page_of(request, page_ref) if page_ref.isdigit() else None
+    s = page_texts(page)
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        return _html("Too much data", "<p>The form sent more than a petition needs.</p>", 413)
+        return _html(page, s["tooMuchTitle"], f"<p>{escape(s['tooMuch'])}</p>", 413)
     fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     for box in ("optIn", "leadOptIn"):  # an HTML checkbox left unticked sends nothing
         if f"{box}Shown" not in fields and box in fields:
             fields[f"{box}Shown"] = "1"
-    back = _back_link(fields.get("returnUrl"))
-    try:
-        page_id = int(request.path_params["page"])
-    except ValueError:
-        return _html("Petition not found", "<p>No such petition.</p>", 404)
+    back = _back_link(fields.get("returnUrl"), s["back"])
+    if not page_ref.isdigit():
+        return _html(page, s["unavailableTitle"], f"<p>{escape(s['notFound'])}</p>", 404)
+    page_id = int(page_ref)
     keyring: Keyring = request.app.state.keyring
     settings: Settings = request.app.state.settings
     uow: UnitOfWork = request.app.state.uow
@@ -141,14 +181,20 @@ async def act(request: Request) -> Response:
                 **_submission(fields),
             )
     except IntakeValidationError as error:
-        items = "".join(f"<li>{escape(e.path[-1])}: {escape(e.message)}</li>" for e in error.errors)
+        language = catalog.negotiate(page.get("locale") if page else None)
+        items = "".join(_problem(e, language, s) for e in error.errors)
         return _html(
-            "Please check the form",
-            f"<p>Your signature was not recorded:</p><ul>{items}</ul>{back}",
+            page,
+            s["checkTitle"],
+            f"<p>{escape(s['notRecorded'])}</p><ul>{items}</ul>{back}",
             400,
         )
-    name = f", {escape(receipt.first_name)}" if receipt.first_name else ""
-    return _html(f"Thank you{name}!", f"<p>Your signature has been recorded.</p>{back}")
+    title = (
+        catalog.fill(s["thanksNamed"], name=receipt.first_name)
+        if receipt.first_name
+        else s["thanksTitle"]
+    )
+    return _html(page, title, f"<p>{escape(s['recorded'])}</p>{back}")
 
 
 async def altcha_challenge(request: Request) -> Response:

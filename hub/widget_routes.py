@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from orgs.i18n import catalog
 from orgs.pages.config import SCHEMA_PATH
 
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
@@ -101,7 +102,7 @@ async def widget_hashed(request: Request) -> Response:
 
 
 _DEMO_QUERY = (
-    "query($id:Int,$name:String){actionPage(id:$id,name:$name){id name locale status "
+    "query($id:Int,$name:String){actionPage(id:$id,name:$name){id name locale status config "
     "org{name title privacyPolicyUrl} campaign{title leadOrg{name title} "
     "consent{version optInText leadOptInText}}}}"
 )
@@ -121,37 +122,59 @@ async def public_page_of(request: Request, page: str) -> dict[str, Any] | None:
     return found
 
 
+def page_texts(page: dict[str, Any] | None) -> dict[str, str]:
+    """The no-JS form's strings for a page: its locale's language (orgs/i18n) with the page's
+    own ``text`` overrides from its widget config, as the widget uses them."""
+    if page is None:
+        return catalog.form_texts(None)
+    config = page.get("config")
+    overrides = config.get("text") if isinstance(config, dict) else None
+    return catalog.form_texts(page.get("locale"), overrides)
+
+
+def html_attributes(page: dict[str, Any] | None) -> str:
+    """``lang`` and ``dir`` of an HTML page about ``page`` (the widget's rule: the page's
+    locale and its direction)."""
+    locale = page.get("locale") if page is not None else None
+    return f'lang="{escape(catalog.language_tag(locale))}" dir="{catalog.direction(locale)}"'
+
+
 def no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
-    """The plain HTML form a campaigner puts inside the placeholder; it works without JS."""
+    """The plain HTML form a campaigner puts inside the placeholder; it works without JS.
+    Its labels are in the page's language (see :func:`page_texts`)."""
+    s = {key: escape(value) for key, value in page_texts(page).items()}
     org, campaign = page["org"], page["campaign"]
     lead, consent = campaign["leadOrg"], campaign["consent"]
-    opt_in = consent["optInText"].replace("{org}", org["title"]).replace("{lead}", lead["title"])
+    names = {"org": org["title"], "lead": lead["title"]}
+    opt_in = catalog.fill(consent["optInText"], **names)
     privacy = (
-        f' <a href="{escape(org["privacyPolicyUrl"])}">Privacy policy</a>'
+        f' <a href="{escape(org["privacyPolicyUrl"])}">{s["privacy"]}</a>'
         if org.get("privacyPolicyUrl")
         else ""
     )
     lead_box = ""
     if lead["name"] != org["name"] and consent.get("leadOptInText"):
-        lead_text = consent["leadOptInText"].replace("{lead}", lead["title"])
+        lead_text = catalog.fill(consent["leadOptInText"], **names)
         lead_box = (
             f'\n      <input type="hidden" name="leadOptInShown" value="1">'
             f'\n      <p><label><input type="checkbox" name="leadOptIn" value="1"> '
-            f"{escape(lead_text.replace('{org}', org['title']))}</label></p>"
+            f"{escape(lead_text)}</label></p>"
         )
     return f"""<form method="post" action="{escape(hub)}/act/{page["id"]}">
-      <p><label>First name <input name="firstName" autocomplete="given-name" required></label></p>
-      <p><label>Email <input type="email" name="email" autocomplete="email" required></label></p>
-      <p><label>Postcode (optional)
+      <p><label>{s["firstName"]}
+        <input name="firstName" autocomplete="given-name" required></label></p>
+      <p><label>{s["email"]}
+        <input type="email" name="email" autocomplete="email" required></label></p>
+      <p><label>{s["postcode"]} {s["optional"]}
         <input name="postcode" autocomplete="postal-code"></label></p>
       <input type="hidden" name="optInShown" value="1">
       <p><label><input type="checkbox" name="optIn" value="1"> {escape(opt_in)}</label>{privacy}</p>
       {lead_box}
       <input type="hidden" name="consentVersion" value="{escape(consent["version"])}">
       <input type="hidden" name="returnUrl" value="{escape(return_url)}">
-      <p style="position:absolute;left:-9999px" aria-hidden="true"><label>Leave this empty
+      <p style="position:absolute;left:-9999px" aria-hidden="true"><label>{s["honeypot"]}
         <input name="website" tabindex="-1" autocomplete="off"></label></p>
-      <p><button type="submit">Sign the petition</button></p>
+      <p><button type="submit">{s["sign"]}</button></p>
     </form>"""
 
 
@@ -169,7 +192,7 @@ async def demo_page(request: Request) -> Response:
     form = no_js_form(hub, page, str(request.url))
     snippet_page = escape(str(page["id"]))
     html = f"""<!doctype html>
-<html lang="{escape(page["locale"].replace("_", "-"))}">
+<html {html_attributes(page)}>
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">

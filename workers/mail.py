@@ -1,22 +1,28 @@
 """Thank-you and double opt-in confirmation mails, sent over SMTP.
 
-Templates come from the page (``templates[<locale>][confirmation|thank_you]`` with
-``subject``, ``text`` and optional ``html``) or the defaults below, rendered in Jinja2's
-sandbox with the supporter's first name and the campaign's fields only. The org's own SMTP
-connector is used when it has one, else the instance's ``HUB_SMTP_URL``. An org's server goes
-through the outbound guard like every connector (resolved once, checked, connected to by
+The page's locale picks the language. Templates come from the page
+(``templates[<locale>][confirmation|thank_you]`` with ``subject``, ``text`` and
+optional ``html``, looked up as ``pt_BR``, ``pt-BR``, then ``pt``) or, part by part, from the
+catalog's defaults in that language (orgs/i18n), rendered in Jinja2's sandbox with the
+supporter's first name and the campaign's fields only; the HTML part is autoescaped. Links
+to the hub's pages carry ``?lang=`` so those pages answer in the same language. The org's own
+SMTP connector is used when it has one, else the instance's ``HUB_SMTP_URL``. An org's server
+goes through the outbound guard like every connector (resolved once, checked, connected to by
 address, TLS still verifying its name); the instance's own server is the operator's, trusted.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formataddr, make_msgid
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2.sandbox import SandboxedEnvironment
@@ -29,6 +35,7 @@ from orgs.delivery import repository as deliveries
 from orgs.delivery.connectors import smtp_url
 from orgs.delivery.outbound import NOT_ALLOWED, OutboundGuard, TargetNotAllowed
 from orgs.delivery.payload import Facts
+from orgs.i18n import catalog
 from orgs.intake.confirmation import Answer, token
 from orgs.outbox.repository import DeliveryJob
 from orgs.scoping import system_scope
@@ -41,50 +48,28 @@ KINDS = {
     "erasure_link_mail": "erasure",
 }
 
-DEFAULTS: dict[str, dict[str, str]] = {
-    "confirmation": {
-        "subject": "Please confirm your signature: {{ campaign.title }}",
-        "text": (
-            "Hello {{ first_name or 'there' }},\n\n"
-            'Please confirm that you signed "{{ campaign.title }}":\n{{ accept_url }}\n\n'
-            "If it wasn't you, tell us and we will delete your details:\n{{ reject_url }}\n"
-        ),
-        "html": (
-            "<p>Hello {{ first_name or 'there' }},</p>"
-            "<p>Please confirm that you signed <strong>{{ campaign.title }}</strong>.</p>"
-            '<p><a href="{{ accept_url }}">Yes, I signed</a></p>'
-            '<p><a href="{{ reject_url }}">It wasn\'t me: delete my details</a></p>'
-        ),
-    },
-    "erasure": {
-        "subject": "Delete your details: {{ campaign.title }}",
-        "text": (
-            "Hello {{ first_name or 'there' }},\n\n"
-            'Someone (we hope you) asked to delete your details from "{{ campaign.title }}" '
-            "at every organisation of the campaign. To confirm, open:\n{{ erase_url }}\n\n"
-            "If you did not ask, ignore this mail: nothing changes.\n"
-        ),
-        "html": (
-            "<p>Hello {{ first_name or 'there' }},</p>"
-            "<p>Someone (we hope you) asked to delete your details from "
-            "<strong>{{ campaign.title }}</strong> at every organisation of the campaign.</p>"
-            '<p><a href="{{ erase_url }}">Yes, delete my details</a></p>'
-            "<p>If you did not ask, ignore this mail: nothing changes.</p>"
-        ),
-    },
-    "thank_you": {
-        "subject": "Thank you for signing: {{ campaign.title }}",
-        "text": (
-            "Hello {{ first_name or 'there' }},\n\nThank you for signing "
-            '"{{ campaign.title }}". Every signature counts.\n'
-        ),
-        "html": (
-            "<p>Hello {{ first_name or 'there' }},</p><p>Thank you for signing "
-            "<strong>{{ campaign.title }}</strong>. Every signature counts.</p>"
-        ),
-    },
-}
+_PARTS = frozenset(catalog.MAIL_PARTS)
+_UNFOLDED = frozenset({"list-unsubscribe"})
 
+
+class _MailPolicy(EmailPolicy):
+    """The default policy, but the URL header is written as is, never folded: folding a URL
+    (longer than 78 characters, as every unsubscribe link is) made RFC 2047 encoded words of
+    it, which mail clients do not read as a URL. Its value is ASCII (our own link)."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in _UNFOLDED:
+            return f"{name}: {value}{self.linesep}"
+        folded: str = super().fold(name, value)
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in _UNFOLDED:
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_POLICY = _MailPolicy()
 _env = SandboxedEnvironment(autoescape=False)
 _html_env = SandboxedEnvironment(autoescape=True)
 
@@ -246,32 +231,64 @@ class Mailer:
         base = self.public_url.rstrip("/")
         contact = found.contact
         facts = found.context
+        page = found.page or {}
+        # a mail without an action (the erasure link) has no page: a locale in the delivery
+        # context, when the repository gives one, else English
+        locale = str(page.get("locale") or facts.get("locale") or catalog.DEFAULT)
+        language = catalog.negotiate(locale)
+        lang = f"?lang={language}"  # not signed: it only picks the language of the answer
+
+        def confirm_url(answer: Answer) -> str:
+            return f"{base}/confirm/{token(self.keyring, supporter_id, answer)}{lang}"
+
         context = {
             "first_name": contact.get("firstName"),
             "campaign": {"name": facts["campaign_name"], "title": facts["campaign_title"]},
             "org": {"name": facts["org_name"], "title": facts["org_title"]},
-            "accept_url": f"{base}/confirm/{token(self.keyring, supporter_id, Answer.ACCEPT)}",
-            "reject_url": f"{base}/confirm/{token(self.keyring, supporter_id, Answer.REJECT)}",
-            "erase_url": f"{base}/erase/{erasure_token(self.keyring, supporter_id)}",
+            "accept_url": confirm_url(Answer.ACCEPT),
+            "reject_url": confirm_url(Answer.REJECT),
+            "erase_url": f"{base}/erase/{erasure_token(self.keyring, supporter_id)}{lang}",
         }
-        page = found.page or {}
-        templates = page.get("templates") or {}
-        locale = str(page.get("locale") or "en")
-        own = (templates.get(locale) or templates.get(locale.split("_")[0]) or {}).get(kind) or {}
-        chosen = {**DEFAULTS[kind], **{k: v for k, v in own.items() if isinstance(v, str)}}
-        message = EmailMessage()
+        own = _own_templates(page.get("templates"), locale, kind)
+        chosen = {**catalog.mail_template(kind, language), **own}
+        # the page's own wording is in the page's locale; the catalog's in its language
+        written_in = locale if own else language
+        message = EmailMessage(policy=_POLICY)
         message["Subject"] = _env.from_string(chosen["subject"]).render(context).strip()
         message["From"] = self.mail_from
         message["To"] = formataddr((contact.get("firstName") or "", contact["email"]))
         message["Message-ID"] = make_msgid(domain=urlsplit(base).hostname or "localhost")
         message["Auto-Submitted"] = "auto-generated"
         if kind == "thank_you":
-            leave = f"{base}/confirm/{token(self.keyring, supporter_id, Answer.UNSUBSCRIBE)}"
-            message["List-Unsubscribe"] = f"<{leave}>"
+            message["List-Unsubscribe"] = f"<{confirm_url(Answer.UNSUBSCRIBE)}>"
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message.set_content(_env.from_string(chosen["text"]).render(context))
         if chosen.get("html"):
-            message.add_alternative(
-                _html_env.from_string(chosen["html"]).render(context), subtype="html"
-            )
+            html = _html_env.from_string(chosen["html"]).render(context)
+            message.add_alternative(_document(html, written_in), subtype="html")
+        # after the body: setting content clears the Content-* headers
+        message["Content-Language"] = catalog.language_tag(written_in)
         return message
+
+
+def _own_templates(templates: Any, locale: str, kind: str) -> dict[str, str]:
+    """The page's own parts of a mail kind for ``locale`` (most specific key first)."""
+    if not isinstance(templates, dict):
+        return {}
+    for key in catalog.lookup_keys(locale):
+        own = templates.get(key)
+        if isinstance(own, dict) and isinstance(own.get(kind), dict):
+            return {k: v for k, v in own[kind].items() if k in _PARTS and isinstance(v, str)}
+    return {}
+
+
+def _document(html: str, locale: str) -> str:
+    """A rendered HTML part as a document declaring its language and direction (a page's own
+    template that is already a whole document is left as written)."""
+    if re.search(r"<html[\s>]", html, re.IGNORECASE):
+        return html
+    tag, way = catalog.language_tag(locale), catalog.direction(locale)
+    return (
+        f'<!doctype html><html lang="{tag}" dir="{way}"><head><meta charset="utf-8"></head>'
+        f"<body>{html}</body></html>"
+    )

@@ -24,10 +24,6 @@ LOCALE = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$")
 FIRST_VERSION = "v1"
 MAX_TEXT = 1000
 FALLBACK_LOCALE = "en"
-ENGLISH = {
-    "optIn": "Yes, {org} may email me about this and related campaigns.",
-    "leadOptIn": "Yes, {lead} (who runs this coalition) may email me too.",
-}
 
 
 @dataclass(frozen=True)

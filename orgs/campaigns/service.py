@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.campaigns import consent, repository
+from orgs.i18n import catalog
 from orgs.models import (
     Campaign,
     CampaignStatus,
@@ -69,7 +70,8 @@ async def create_campaign(
         title=title,
         goal=goal,
         status=status.value,
-        consent_texts=consent_texts or consent.initial(lambda _: consent.ENGLISH, ("en",)),
+        consent_texts=consent_texts
+        or consent.initial(catalog.default_consent_texts, catalog.SUPPORTED),
         config=config or {},
     )
     session.add(campaign)

@@ -215,9 +215,12 @@ def delivery_context(
                 col(Campaign.title).label("campaign_title"),
                 col(Supporter.id).label("supporter_id"),
                 col(Supporter.confirmation),
+                # the language of mails about the person rather than an action (erasure link)
+                col(ActionPage.locale),
             )
             .select_from(Supporter)
             .join(Campaign, col(Campaign.id) == col(Supporter.campaign_id))
+            .join(ActionPage, col(ActionPage.id) == col(Supporter.first_action_page_id))
             .join(Org, col(Org.id) == org_id)
             .where(col(Supporter.id) == supporter_id)
         )

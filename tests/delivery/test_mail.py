@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
 from hub.db import Database
+from hub.settings import Settings
+from orgs.contacts.erasure import erasure_token
+from orgs.crypto import Keyring
+from orgs.delivery.payload import Facts
 from orgs.models import ConnectorKind, Org
 from tests import factories as f
 from tests.delivery.conftest import Sink, World
 from tests.delivery.receiver import Receiver, payload_of
 from tests.delivery.test_pipeline import Outcome, request_connector_test, until
+from workers.mail import Mailer
 from workers.runtime import DeliveryRuntime
+
+
+def _subject(message: Message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
 
 
 def _parts(message: Message) -> dict[str, str]:
@@ -28,7 +38,7 @@ def _parts(message: Message) -> dict[str, str]:
         if part.get_content_maintype() == "text":
             payload = part.get_payload(decode=True)
             assert isinstance(payload, bytes)
-            out[part.get_content_subtype()] = payload.decode()
+            out[part.get_content_subtype()] = payload.decode().replace("\r\n", "\n")
     return out
 
 
@@ -148,3 +158,208 @@ class TestOrgSmtpConnector:
 
 async def _has(items: list[Any], n: int = 1) -> bool:
     return len(items) >= n
+
+
+async def _page_speaks(world: World, locale: str, *, thank_you_mail: bool = False) -> None:
+    async with world.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE action_page SET locale = :locale, thank_you_mail = :thanks"),
+            {"locale": locale, "thanks": thank_you_mail},
+        )
+
+
+async def _supporter_id(world: World) -> int:
+    async with world.engine.connect() as conn:
+        return int((await conn.execute(text("SELECT id FROM supporter"))).scalar_one())
+
+
+async def _mails(world: World, sink: Sink, settings: Settings, n: int = 1) -> list[Message]:
+    runtime = DeliveryRuntime(settings, world.database_url)
+    runtime.start()
+    try:
+        await until(lambda: _has(sink.messages, n))
+    finally:
+        runtime.stop()
+    return sink.messages
+
+
+def _web(settings: Settings, world: World) -> httpx.AsyncClient:
+    app = create_app(settings, Database(url=world.database_url))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test")
+
+
+class TestLanguages:
+    async def test_a_french_page_gets_a_french_confirmation_mail_and_pages(
+        self, world: World, smtp: tuple[Sink, str], tmp_path: Path
+    ) -> None:
+        # given a French page with double opt-in
+        sink, smtp_url = smtp
+        await _page_speaks(world, "fr_BE")
+        await _double_opt_in(world)
+        await world.sign(email="ada@example.net")
+        settings = world.settings(tmp_path, smtp_url=smtp_url)
+        # when
+        [mail] = await _mails(world, sink, settings)
+        # then the mail is French, and so are its links
+        parts = _parts(mail)
+        assert _subject(mail).startswith("Merci de confirmer votre signature\u00a0: ")
+        assert mail["Content-Language"] == "fr"
+        assert parts["plain"].startswith("Bonjour Ada,\n\nMerci de confirmer que vous avez signé")
+        assert "Ce n\u2019était pas moi\u00a0: supprimez mes données" in parts["html"]
+        assert '<html lang="fr" dir="ltr">' in parts["html"]
+        accept = re.search(r"http://hub\.test(/confirm/\S+accept\S+)", parts["plain"])
+        reject = re.search(r"http://hub\.test(/confirm/\S+reject\S+)", parts["plain"])
+        assert accept is not None
+        assert reject is not None
+        assert accept.group(1).endswith("?lang=fr")
+        async with _web(settings, world) as web:
+            asked = await web.get(reject.group(1))
+            confirmed = await web.get(accept.group(1))
+        # and the hub's pages answer in French
+        assert '<html lang="fr" dir="ltr">' in asked.text
+        assert "<h1>Merci de confirmer</h1>" in asked.text
+        assert "Ce n\u2019était pas vous\u00a0? Confirmez, et nous supprimerons vos données." in (
+            asked.text
+        )
+        assert re.search(r'<form method="post" action="/confirm/[^"]+\?lang=fr">', asked.text)
+        assert "<button>Confirmer</button>" in asked.text
+        assert confirmed.headers["content-language"] == "fr"
+        assert "<h1>Merci\u00a0!</h1>" in confirmed.text
+        assert "Votre signature est confirmée." in confirmed.text
+
+    async def test_a_french_page_gets_a_french_thank_you_mail(
+        self, world: World, smtp: tuple[Sink, str], tmp_path: Path
+    ) -> None:
+        # given
+        sink, smtp_url = smtp
+        await _page_speaks(world, "fr", thank_you_mail=True)
+        await world.sign(email="ada@example.net")
+        settings = world.settings(tmp_path, smtp_url=smtp_url)
+        # when
+        [mail] = await _mails(world, sink, settings)
+        # then
+        parts = _parts(mail)
+        assert _subject(mail).startswith("Merci d\u2019avoir signé\u00a0: ")
+        assert "Merci d\u2019avoir signé «\u00a0" in parts["plain"]
+        assert "Chaque signature compte." in parts["html"]
+        assert "Thank you" not in parts["plain"] + parts["html"]
+        leave = re.search(r"<http://hub\.test(/confirm/\S+)>", mail["List-Unsubscribe"])
+        assert leave is not None
+        assert leave.group(1).endswith("?lang=fr")
+        async with _web(settings, world) as web:
+            asked = await web.get(leave.group(1))
+            done = await web.post(leave.group(1))
+        assert "Ne plus recevoir d\u2019e-mails à ce sujet\u00a0?" in asked.text
+        assert "<h1>Désinscription effectuée</h1>" in done.text
+
+    async def test_the_erase_page_answers_in_the_links_language(
+        self, world: World, tmp_path: Path
+    ) -> None:
+        # given a signed erasure link as the mails write it
+        await world.sign(email="ada@example.net")
+        link = f"/erase/{erasure_token(world.keyring, await _supporter_id(world))}?lang=fr"
+        settings = world.settings(tmp_path)
+        # when
+        async with _web(settings, world) as web:
+            asked = await web.get(link)
+            done = await web.post(link)
+            expired = await web.get("/erase/1.2.forged?lang=fr")
+        # then
+        assert '<html lang="fr" dir="ltr">' in asked.text
+        assert "<h1>Supprimer vos données\u00a0?</h1>" in asked.text
+        assert "<button>Supprimer mes données</button>" in asked.text
+        assert re.search(r'action="/erase/[^"]+\?lang=fr"', asked.text)
+        assert "<h1>Données supprimées</h1>" in done.text
+        assert "sont en train de les supprimer" in done.text
+        assert expired.status_code == 404
+        assert "<h1>Lien expiré</h1>" in expired.text
+
+    async def test_an_unknown_locale_falls_back_to_english(
+        self, world: World, smtp: tuple[Sink, str], tmp_path: Path
+    ) -> None:
+        # given a Swedish page: no Swedish catalog
+        sink, smtp_url = smtp
+        await _page_speaks(world, "sv_SE", thank_you_mail=True)
+        await world.sign(email="ada@example.net")
+        settings = world.settings(tmp_path, smtp_url=smtp_url)
+        # when
+        [mail] = await _mails(world, sink, settings)
+        leave = re.search(r"<http://hub\.test(/confirm/\S+)>", mail["List-Unsubscribe"])
+        assert leave is not None
+        async with _web(settings, world) as web:
+            asked = await web.get(leave.group(1))
+            unknown = await web.get(leave.group(1).replace("?lang=en", "?lang=xx"))
+        # then
+        assert _subject(mail).startswith("Thank you for signing: ")
+        assert mail["Content-Language"] == "en"
+        assert mail["List-Unsubscribe"].startswith("<http://hub.test/confirm/")  # not encoded
+        assert leave.group(1).endswith("?lang=en")
+        assert '<html lang="en" dir="ltr">' in asked.text
+        assert "Stop receiving emails about this?" in asked.text
+        assert unknown.text == asked.text
+
+
+def _facts(page: dict[str, Any] | None, title: str = "Clean rivers") -> Facts:
+    context = {
+        "campaign_name": "rivers",
+        "campaign_title": title,
+        "org_name": "delta",
+        "org_title": "Friends of the Delta",
+    }
+    contact = {"firstName": "Ada", "email": "ada@example.net"}
+    return Facts(context, "ref", contact, None, page)
+
+
+def _mailer(keyring: Keyring) -> Mailer:
+    return Mailer(keyring=keyring, public_url="http://hub.test", mail_from="hub@hub.test")
+
+
+class TestCompose:
+    def test_the_pages_own_template_for_its_locale_wins_part_by_part(
+        self, keyring: Keyring
+    ) -> None:
+        # given a Belgian French page with its own subject only
+        page = {
+            "locale": "fr_BE",
+            "templates": {"fr": {"thank_you": {"subject": "Merci {{ first_name }}, vraiment"}}},
+        }
+        # when
+        mail = _mailer(keyring).compose("thank_you", _facts(page), 7)
+        # then the subject is the page's, the rest the French catalog's
+        assert mail["Subject"] == "Merci Ada, vraiment"
+        assert _parts(mail)["plain"].startswith("Bonjour Ada,")
+
+    def test_a_right_to_left_page_with_its_own_templates(self, keyring: Keyring) -> None:
+        # given an Arabic page that writes its own mail
+        page = {
+            "locale": "ar",
+            "templates": {
+                "ar": {
+                    "thank_you": {
+                        "subject": "شكرًا لتوقيعك",
+                        "text": "شكرًا {{ first_name }}",
+                        "html": "<p>شكرًا {{ first_name }}</p>",
+                    }
+                }
+            },
+        }
+        # when
+        mail = _mailer(keyring).compose("thank_you", _facts(page), 7)
+        # then
+        assert mail["Content-Language"] == "ar"
+        assert '<html lang="ar" dir="rtl">' in _parts(mail)["html"]
+        assert "?lang=en>" in mail["List-Unsubscribe"]  # the hub's pages have no Arabic
+
+    def test_the_html_part_is_autoescaped(self, keyring: Keyring) -> None:
+        mail = _mailer(keyring).compose(
+            "confirmation", _facts({"locale": "de"}, title="<img src=x onerror=alert(1)>"), 7
+        )
+        html = _parts(mail)["html"]
+        assert "<img" not in html
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html
+        assert "bitte bestätige, dass du" in html
+
+    def test_a_mail_without_a_page_is_english(self, keyring: Keyring) -> None:
+        mail = _mailer(keyring).compose("erasure", _facts(None), 7)
+        assert mail["Subject"] == "Delete your details: Clean rivers"
+        assert re.search(r"http://hub\.test/erase/\S+\?lang=en\n", _parts(mail)["plain"])

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.form_routes import render_time
 from orgs.crypto import Keyring
+from orgs.models import ActionPage
 from tests.intake.conftest import Coalition, counts
 
 FORM = "application/x-www-form-urlencoded"
@@ -67,7 +68,7 @@ class TestFormPost:
         )
         # then
         assert response.status_code == 400
-        assert "email: is not a valid email address" in response.text
+        assert "Email: is not a valid email address" in response.text
         assert "javascript:" not in response.text
         assert await counts(session) == before
 
@@ -125,6 +126,126 @@ class TestFormPost:
         # then
         assert response.status_code == 400
         assert "Your signature was not recorded" in response.text
-        assert "firstName: contains a NUL character" in response.text
+        assert "First name: contains a NUL character" in response.text
         assert "source: contains a control character" in response.text
         assert await counts(session) == before
+
+
+async def _speaks(session: AsyncSession, page: ActionPage, locale: str, **config: Any) -> None:
+    page.locale = locale
+    if config:
+        page.config = config
+    session.add(page)
+    await session.flush()
+
+
+class TestLanguages:
+    async def test_a_german_page_gets_a_german_form(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given
+        await _speaks(session, coalition.partner_page, "de")
+        # when
+        response = await client.get(f"/act/{coalition.partner_page.id}")
+        # then
+        html = response.text
+        assert response.status_code == 200
+        assert '<html lang="de" dir="ltr">' in html
+        for german in ("Vorname", "E-Mail", "Postleitzahl (optional)", "Datenschutzerklärung"):
+            assert german in html
+        assert '<button type="submit">Petition unterschreiben</button>' in html
+        assert "Dieses Feld bitte leer lassen" in html  # the honeypot's label too
+        for english in ("First name", "Sign the petition", "Privacy policy", "Leave this"):
+            assert english not in html
+
+    async def test_a_german_page_thanks_in_german(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given
+        await _speaks(session, coalition.lead_page, "de_AT")
+        # when
+        response = await _post(
+            client,
+            session,
+            coalition.lead_page.id,
+            firstName="Noor",
+            email="noor@example.org",
+            returnUrl="https://lead.example/petition",
+        )
+        # then
+        assert response.status_code == 200
+        assert '<html lang="de-AT" dir="ltr">' in response.text
+        assert "<h1>Danke, Noor!</h1>" in response.text
+        assert "Deine Unterschrift wurde gespeichert." in response.text
+        assert '<a href="https://lead.example/petition">Zurück zur Seite</a>' in response.text
+
+    async def test_a_german_page_says_what_to_fix_in_german(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given
+        await _speaks(session, coalition.lead_page, "de")
+        # when
+        response = await _post(client, session, coalition.lead_page.id, email="nope")
+        # then
+        assert response.status_code == 400
+        assert "<h1>Bitte überprüfe das Formular</h1>" in response.text
+        assert "Deine Unterschrift wurde nicht gespeichert:" in response.text
+        assert "<li>E-Mail: Bitte gib eine gültige E-Mail-Adresse ein.</li>" in response.text
+        assert "is not a valid" not in response.text
+
+    async def test_the_pages_own_texts_override_the_catalog(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given: the widget config's text overrides, for the language and the exact locale
+        await _speaks(
+            session,
+            coalition.lead_page,
+            "de_CH",
+            text={"de": {"sign": "Jetzt unterschreiben"}, "de-CH": {"postcode": "PLZ"}},
+        )
+        # when
+        response = await client.get(f"/act/{coalition.lead_page.id}")
+        # then
+        assert '<button type="submit">Jetzt unterschreiben</button>' in response.text
+        assert "PLZ (optional)" in response.text
+        assert "Vorname" in response.text
+
+    async def test_an_unknown_locale_falls_back_to_english(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given a Swedish page: its campaign wording is its own, the hub's words English
+        await _speaks(session, coalition.lead_page, "sv_SE")
+        # when
+        form = await client.get(f"/act/{coalition.lead_page.id}")
+        thanks = await _post(client, session, coalition.lead_page.id, email="sv@example.org")
+        # then
+        assert '<html lang="sv-SE" dir="ltr">' in form.text
+        assert '<button type="submit">Sign the petition</button>' in form.text
+        assert "<h1>Thank you!</h1>" in thanks.text
+
+    async def test_a_right_to_left_page_gets_dir_rtl(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given an Arabic page that words its own button
+        await _speaks(session, coalition.lead_page, "ar", text={"ar": {"sign": "وقّع العريضة"}})
+        # when
+        form = await client.get(f"/act/{coalition.lead_page.id}")
+        thanks = await _post(client, session, coalition.lead_page.id, email="ar@example.org")
+        # then
+        assert '<html lang="ar" dir="rtl">' in form.text
+        assert '<button type="submit">وقّع العريضة</button>' in form.text
+        assert '<html lang="ar" dir="rtl">' in thanks.text
+
+    async def test_an_unknown_page_answers_in_english(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/act/999999999")
+        assert response.status_code == 404
+        assert '<html lang="en" dir="ltr">' in response.text
+        assert "<h1>Petition not available</h1>" in response.text
+
+    async def test_a_name_is_escaped_once(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        response = await _post(
+            client, session, coalition.lead_page.id, firstName="O'Brien", email="ob@example.org"
+        )
+        assert "<h1>Thank you, O&#x27;Brien!</h1>" in response.text

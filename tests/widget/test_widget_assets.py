@@ -195,7 +195,7 @@ class TestDemoPage:
         assert (
             f'<script src="http://hub.test/widget.js" data-page="{page.id}" async></script>' in html
         )
-        assert '<html lang="fr">' in html
+        assert '<html lang="fr" dir="ltr">' in html
         assert "<div data-coalition-widget>" in html
         assert f'<form method="post" action="http://hub.test/act/{page.id}">' in html
         assert "Email me, Friends of the Delta" in html  # the page org's opt-in wording
