@@ -18,6 +18,16 @@ log = logging.getLogger(__name__)
 
 DATABASE_NAME = "coalition_hub"
 
+# The server's own log file (HUB_DATA_DIR/pg/log) is a log too. Errors carry values there
+# ("Key (email)=(...) already exists", "Failing row contains (...)", "invalid input syntax
+# for type integer: "..."") and STATEMENT lines follow them; the hub logs every error itself,
+# scrubbed, so the server keeps only its own LOG lines (start, checkpoints) and FATAL ones.
+SERVER_LOG_SETTINGS = {
+    "log_min_messages": "log",
+    "log_min_error_statement": "panic",
+    "log_error_verbosity": "terse",
+}
+
 
 def _quiet_runtime_dir() -> None:
     # platformdirs warns when XDG_RUNTIME_DIR is missing or too open; give it a private one.
@@ -76,6 +86,7 @@ class EmbeddedPostgres:
         self._started_here = owner or not already_running
         uri = str(self._server.get_uri("postgres"))
         self._ensure_database(uri)
+        self._keep_values_out_of_server_log(uri)
         return sqlalchemy_url(self._server.get_uri(DATABASE_NAME))
 
     def _is_running(self) -> bool:
@@ -96,6 +107,20 @@ class EmbeddedPostgres:
             ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+    def _keep_values_out_of_server_log(self, admin_uri: str) -> None:
+        """Apply SERVER_LOG_SETTINGS (ALTER SYSTEM, then a reload) where they differ."""
+        import psycopg
+
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            changed = False
+            for name, value in SERVER_LOG_SETTINGS.items():
+                current = conn.execute(f"SHOW {name}").fetchone()
+                if current is None or current[0] != value:
+                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                    changed = True
+            if changed:
+                conn.execute("SELECT pg_reload_conf()")
 
     def restart(self) -> None:
         """Restart the running server in place (fast: clients are cut and must reconnect)."""
