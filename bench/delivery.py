@@ -78,7 +78,7 @@ def add_webhook(url: str, org: int, target: str) -> None:
 
 
 async def sign_many(url: str, page: int, n: int) -> None:
-    engine = create_async_engine(url, pool_size=8)
+    engine = create_async_engine(url, pool_size=8, hide_parameters=True)
     options = IntakeOptions(keyring=Keyring(SECRET))
 
     async def one(i: int) -> None:

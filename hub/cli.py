@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database, UnitOfWork
 from hub.errors import ConfigurationError
-from hub.logging import configure_logging
+from hub.logging import configure_logging, configure_logging_for
 from hub.settings import Settings, get_settings
 from orgs.models import StaffRole, utcnow
 
@@ -131,7 +131,7 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
     if "public_url" not in settings.model_fields_set:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging_for(settings)
     _check_port_free(host, port)
     _remember_public_url(settings)
     click.echo(

@@ -63,6 +63,8 @@ class Database:
                 max_overflow=pool_size,
                 pool_pre_ping=True,
                 pool_recycle=1800,
+                # SQL errors and logs must not carry the values bound (personal data)
+                hide_parameters=True,
             )
         return self._engine
 

@@ -17,7 +17,20 @@ from hub.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "coalition_hub"
-PRIVATE_SOCKET = "unix_socket_permissions = 0700"
+
+# The server's own log file (HUB_DATA_DIR/pg/log) is a log too. Errors carry values there
+# ("Key (email)=(...) already exists", "Failing row contains (...)", "invalid input syntax
+# for type integer: "..."") and STATEMENT lines follow them; the hub logs every error itself,
+# scrubbed, so the server keeps only its own LOG lines (start, checkpoints) and FATAL ones.
+# The wheel initialises with `trust` authentication: that is safe only behind a socket that
+# no other local user may open (the server's user, and root, still can).
+SERVER_SETTINGS = {
+    "log_min_messages": "log",
+    "log_min_error_statement": "panic",
+    "log_error_verbosity": "terse",
+    "unix_socket_permissions": "0700",
+}
+RESTART_SETTINGS = frozenset({"unix_socket_permissions"})
 
 
 def _quiet_runtime_dir() -> None:
@@ -75,24 +88,11 @@ class EmbeddedPostgres:
                 f"embedded PostgreSQL failed to start in {self.pgdata}; see {self.pgdata / 'log'}"
             ) from exc
         self._started_here = owner or not already_running
-        if self._harden():
-            self.restart()
         uri = str(self._server.get_uri("postgres"))
+        if self._configure(uri):
+            self.restart()
         self._ensure_database(uri)
         return sqlalchemy_url(self._server.get_uri(DATABASE_NAME))
-
-    def _harden(self) -> bool:
-        """Make the server's socket private to the user running it (and root): the wheel
-        initialises with ``trust`` authentication, so an open socket would let any local user
-        in as superuser. True when the setting was just written (a restart applies it)."""
-        conf = self.pgdata / "postgresql.conf"
-        text = conf.read_text()
-        if f"\n{PRIVATE_SOCKET}\n" in f"\n{text}":
-            return False
-        conf.write_text(
-            text.rstrip("\n") + f"\n# coalition-hub: only the server's user\n{PRIVATE_SOCKET}\n"
-        )
-        return True
 
     def _is_running(self) -> bool:
         pidfile = self.pgdata / "postmaster.pid"
@@ -112,6 +112,22 @@ class EmbeddedPostgres:
             ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+    def _configure(self, admin_uri: str) -> bool:
+        """Apply SERVER_SETTINGS (ALTER SYSTEM) where they differ, and reload; True when one
+        that only a restart applies changed (the socket's permissions, on first start)."""
+        import psycopg
+
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            changed = set()
+            for name, value in SERVER_SETTINGS.items():
+                current = conn.execute(f"SHOW {name}").fetchone()
+                if current is None or current[0] != value:
+                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                    changed.add(name)
+            if changed:
+                conn.execute("SELECT pg_reload_conf()")
+        return bool(changed & RESTART_SETTINGS)
 
     def restart(self) -> None:
         """Restart the running server in place (fast: clients are cut and must reconnect)."""

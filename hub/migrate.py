@@ -29,7 +29,7 @@ def head_revision() -> str | None:
 
 
 def current_revision(url: str) -> str | None:
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         description="json for machines, console for people; auto: console on a terminal, "
         "else json.",
     )
+    log_client_ip: Literal["off", "hash", "raw"] = Field(
+        default="off",
+        description="Client addresses in the access log: off (not logged), hash (a keyed "
+        "hash of the address, the same for one UTC day) or raw.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per API process.")
     worker_threads: int = Field(default=4, ge=1, description="Worker threads (embedded/worker).")
     intake_rate_per_ip: str = Field(

@@ -26,6 +26,7 @@ def run_migrations_online() -> None:
         config.get_section(config.config_ini_section) or {},
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
+        hide_parameters=True,
     )
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -31,6 +30,7 @@ from schema.contacts import (
     PublicErasureMutation,
 )
 from schema.delivery import DeliveryMutation, DeliveryQuery
+from schema.errors import MASKED_MESSAGE, Schema, should_mask
 from schema.extensions import InputErrors, TextGate, UnitOfWork
 from schema.intake import IntakeMutation
 from schema.org import OrgQuery
@@ -68,19 +68,6 @@ MUTATIONS: tuple[type, ...] = (
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
-# Errors whose message is meant for the caller; anything else is a bug and gets masked.
-EXPOSED_CODES = frozenset(
-    {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "RATE_LIMITED"}
-)
-
-
-def _should_mask(error: GraphQLError) -> bool:
-    if error.original_error is None or error.path is None:
-        return False  # parse, validation and variable errors are about the request itself
-    extensions = error.extensions or {}
-    return extensions.get("code") not in EXPOSED_CODES and not extensions.get("expose")
-
-
 # Built once: a limiter built per request would make new rule classes each time, and the
 # validation cache (keyed by the rules) would never hit.
 _LIMIT_RULES = [
@@ -92,7 +79,7 @@ _LIMIT_RULES = [
 def _build() -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
-    return strawberry.federation.Schema(
+    return Schema(
         config=StrawberryConfig(scalar_map={JsonValue: Json}),
         query=query,
         mutation=mutation,
@@ -104,7 +91,7 @@ def _build() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=512),
             lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=4000),
-            lambda: MaskErrors(should_mask_error=_should_mask),
+            lambda: MaskErrors(should_mask_error=should_mask, error_message=MASKED_MESSAGE),
         ],
     )
 

@@ -21,12 +21,21 @@ def free_port() -> int:
 
 @contextmanager
 def serve_in_thread(
-    app: Any, *, port: int | None = None, name: str = "test-server", lifespan: str = "off"
+    app: Any,
+    *,
+    port: int | None = None,
+    name: str = "test-server",
+    lifespan: str = "off",
+    **options: Any,
 ) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 until the block ends; yields its base URL."""
+    """Serve ``app`` on 127.0.0.1 until the block ends; yields its base URL.
+
+    ``options`` go to ``uvicorn.Config`` (e.g. the hub's own logging options).
+    """
     port = port or free_port()
+    options.setdefault("log_level", "warning")
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan=lifespan, **options)
     )
     thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()

@@ -58,7 +58,10 @@ class DeliveryRuntime:
     ) -> None:
         self.settings = settings
         self.engine: Engine = create_engine(
-            database_url, pool_size=settings.worker_threads + 2, pool_pre_ping=True
+            database_url,
+            pool_size=settings.worker_threads + 2,
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
         keyring = Keyring(settings.resolved_secret_key())
         # one outbound guard for every connector and every org's mail server

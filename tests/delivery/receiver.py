@@ -28,11 +28,14 @@ class Receiver:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     hang_seconds: float = 0.0
+    body: bytes | None = None  # the answer's body (default: a small JSON object)
 
     async def hook(self, request: Request) -> Response:
         self.requests.append(Received(dict(request.headers), await request.body()))
         if self.hang_seconds:
             await asyncio.sleep(self.hang_seconds)
+        if self.body is not None:
+            return Response(self.body, status_code=self.status, headers=self.headers)
         return JSONResponse(
             {"ok": self.status < 300}, status_code=self.status, headers=self.headers
         )
