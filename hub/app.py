@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
 
-from hub import confirm_routes, export_routes, form_routes, sso_routes
+from hub import account_routes, confirm_routes, export_routes, form_routes, sso_routes
 from hub.db import Database, UnitOfWork
 from hub.fast_intake import FastIntake
 from hub.migrate import head_revision
@@ -126,6 +126,7 @@ def create_app(
         *sso_routes.routes,
         *form_routes.routes,
         *confirm_routes.routes,
+        *account_routes.routes,
         *widget_routes,
         *(extra_routes or []),
     ]

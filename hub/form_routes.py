@@ -97,14 +97,19 @@ def render_time(keyring: Keyring, now: float | None = None) -> str:
     return f"{stamp}.{keyring.sign(_TIME_PURPOSE, stamp)}"
 
 
-def _too_fast(keyring: Keyring, value: str | None) -> bool:
-    """Sent sooner than a person could fill the form (only when the form carried its time)."""
+def _render_time_flag(keyring: Keyring, value: str | None) -> str | None:
+    """Why the form's signed render time makes a post look like a bot's, or None.
+
+    The hub's own form (``GET /act/{id}``) always carries it: a post without one did not come
+    from that form, a forged one was tampered with, and one sent sooner than a person could
+    fill the form was not typed.
+    """
     if not value:
-        return False
+        return "no_render_time"
     stamp, _, signature = value.partition(".")
     if not stamp.isdigit() or not keyring.verify(_TIME_PURPOSE, stamp, signature):
-        return True  # a forged or mangled time: treat like a bot
-    return time.time() - int(stamp) < MIN_SECONDS_TO_SUBMIT
+        return "bad_render_time"
+    return "too_fast" if time.time() - int(stamp) < MIN_SECONDS_TO_SUBMIT else None
 
 
 def _submission(form: dict[str, str]) -> dict[str, Any]:
@@ -166,11 +171,7 @@ async def act(request: Request) -> Response:
     keyring: Keyring = request.app.state.keyring
     settings: Settings = request.app.state.settings
     uow: UnitOfWork = request.app.state.uow
-    flagged = None
-    if fields.get("website"):
-        flagged = "honeypot"
-    elif _too_fast(keyring, fields.get("_t")):
-        flagged = "too_fast"
+    flagged = "honeypot" if fields.get("website") else _render_time_flag(keyring, fields.get("_t"))
     try:
         async with uow.session() as session:
             receipt = await service.add_action_contact(

@@ -572,6 +572,8 @@ class Delivery(SQLModel, table=True):
     supporter_id: int | None = _fk("supporter.id", nullable=True, index=False)
     # the staff member a staff mail goes to (test mail, password reset, invitation)
     user_id: int | None = _fk("user.id", nullable=True, index=False)
+    # what a staff mail is about (page, mail kind, locale, role): ids and codes only
+    details: dict[str, Any] | None = Field(default=None, sa_type=JSONB, nullable=True)
     status: str = Field(default=DeliveryStatus.PENDING.value, sa_type=String(16))
     attempts: int = Field(default=0)
     next_attempt_at: datetime = _created()

@@ -22,7 +22,7 @@ async def logout(ctx: Context, token: str) -> None:
 
 async def request_password_reset(ctx: Context, email: str) -> None:
     # The link goes out by mail once the delivery outbox exists; never to the caller.
-    await links.request_password_reset(await ctx.session(), ctx.settings.public_url, email)
+    await links.request_password_reset(await ctx.session(), email)
 
 
 async def use_link(ctx: Context, token: str, purpose: LinkPurpose, password: str) -> bool:

@@ -278,6 +278,34 @@ class UpdateActionPageInput:
     )
 
 
+@strawberry.enum
+class MailKind(Enum):
+    CONFIRMATION = "confirmation"
+    THANK_YOU = "thank_you"
+
+
+@strawberry.input
+class PreviewMailInput:
+    page: str
+    kind: MailKind
+    locale: str | None = strawberry.field(
+        default=None, description="Another locale than the page's, to check a translation."
+    )
+
+
+@strawberry.input
+class SendTestMailInput(PreviewMailInput):
+    pass
+
+
+@strawberry.type
+class MailPreview:
+    subject: str
+    text: str
+    html: str | None
+    language: str
+
+
 # --- operations ----------------------------------------------------------------------------
 
 AddCampaign = operation("AddCampaign", CoalitionError, campaign=Campaign)
@@ -304,6 +332,8 @@ ApproveLaunch = operation("ApproveLaunch", CoalitionError, page=OrgActionPage)
 RejectLaunch = operation("RejectLaunch", CoalitionError, page=OrgActionPage)
 PausePage = operation("PausePage", CoalitionError, page=OrgActionPage)
 ClosePage = operation("ClosePage", CoalitionError, page=OrgActionPage)
+PreviewMail = operation("PreviewMail", CoalitionError, mail=MailPreview)
+SendTestMail = operation("SendTestMail", CoalitionError, page=OrgActionPage)
 
 if TYPE_CHECKING:  # generated at run time (schema/results.py); opaque to mypy
     AddCampaignResult: TypeAlias = Any
@@ -330,6 +360,8 @@ if TYPE_CHECKING:  # generated at run time (schema/results.py); opaque to mypy
     RejectLaunchResult: TypeAlias = Any
     PausePageResult: TypeAlias = Any
     ClosePageResult: TypeAlias = Any
+    PreviewMailResult: TypeAlias = Any
+    SendTestMailResult: TypeAlias = Any
 else:
     AddCampaignResult = AddCampaign.result
     UpdateCampaignResult = UpdateCampaign.result
@@ -355,6 +387,8 @@ else:
     RejectLaunchResult = RejectLaunch.result
     PausePageResult = PausePage.result
     ClosePageResult = ClosePage.result
+    PreviewMailResult = PreviewMail.result
+    SendTestMailResult = SendTestMail.result
 
 CAMPAIGNS = [require_scope("campaigns:write")]
 PARTNERS = [require_scope("partners:write")]
@@ -641,3 +675,39 @@ class CoalitionMutation:
     async def close_page(self, info: Info[Context, None], input: ClosePageInput) -> ClosePageResult:
         done = await attempt(info.context, coalition.close_page, input.page)
         return respond(ClosePage, done, lambda row: ClosePage.success(page=_page(row)))
+
+    # --- mails ---
+    @strawberry.mutation(
+        permission_classes=PAGES,
+        description="A page's mail as its signers get it, for an example person (nothing sent).",
+    )
+    async def preview_mail(
+        self, info: Info[Context, None], input: PreviewMailInput
+    ) -> PreviewMailResult:
+        done = await attempt(
+            info.context,
+            coalition.preview_mail,
+            input.page,
+            input.kind.value,
+            input.locale,
+            info.context.settings.public_url,
+        )
+        return respond(
+            PreviewMail,
+            done,
+            lambda m: PreviewMail.success(
+                mail=MailPreview(subject=m.subject, text=m.text, html=m.html, language=m.language)
+            ),
+        )
+
+    @strawberry.mutation(
+        permission_classes=PAGES,
+        description="Mail a page's mail (subject [TEST]) to yourself, through the org's server.",
+    )
+    async def send_test_mail(
+        self, info: Info[Context, None], input: SendTestMailInput
+    ) -> SendTestMailResult:
+        done = await attempt(
+            info.context, coalition.send_test_mail, input.page, input.kind.value, input.locale
+        )
+        return respond(SendTestMail, done, lambda row: SendTestMail.success(page=_page(row)))

@@ -13,7 +13,6 @@ address, TLS still verifying its name); the instance's own server is the operato
 
 from __future__ import annotations
 
-import re
 import smtplib
 import socket
 import ssl
@@ -21,11 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Connection
 
 from orgs.contacts.erasure import erasure_token
@@ -36,8 +34,12 @@ from orgs.delivery.connectors import smtp_url
 from orgs.delivery.outbound import NOT_ALLOWED, OutboundGuard, TargetNotAllowed
 from orgs.delivery.payload import Facts
 from orgs.i18n import catalog
+from orgs.identity.links import LinkPurpose, issue_link
+from orgs.identity.repository import user_email
 from orgs.intake.confirmation import Answer, token
-from orgs.outbox.repository import DeliveryJob
+from orgs.mail import TEST_PREFIX, Rendered, render, render_staff, sample_context
+from orgs.models import DeliveryEvent
+from orgs.outbox.repository import STAFF_MAIL_EVENTS, DeliveryJob
 from orgs.scoping import system_scope
 from workers.connectors.base import PermanentFailure, RetryableFailure
 
@@ -48,7 +50,6 @@ KINDS = {
     "erasure_link_mail": "erasure",
 }
 
-_PARTS = frozenset(catalog.MAIL_PARTS)
 _UNFOLDED = frozenset({"list-unsubscribe"})
 
 
@@ -70,8 +71,6 @@ class _MailPolicy(EmailPolicy):
 
 
 _POLICY = _MailPolicy()
-_env = SandboxedEnvironment(autoescape=False)
-_html_env = SandboxedEnvironment(autoescape=True)
 
 
 class _PinnedSMTP(smtplib.SMTP):
@@ -215,7 +214,11 @@ class Mailer:
         return SmtpServer.from_url(self.smtp_url)
 
     def send_for(self, conn: Connection, job: DeliveryJob) -> None:
-        """Send the mail of ``job`` to the supporter, from the org's own copy of the address."""
+        """Send the mail of ``job``: to a staff member, or to the supporter from the org's own
+        copy of the address."""
+        if DeliveryEvent(job.event) in STAFF_MAIL_EVENTS:
+            self._send_staff(conn, job)
+            return
         try:
             found = payloads.facts(conn, system_scope(job.org_id), self.keyring, job)
         except payloads.NothingToDeliver:
@@ -227,16 +230,63 @@ class Mailer:
         message = self.compose(kind, found, job.supporter_id)
         self._server(conn, job.org_id).send(message)
 
+    def _send_staff(self, conn: Connection, job: DeliveryJob) -> None:
+        """A mail to one of the hub's users: a link made now (reset, invitation) or a page's
+        template with an example person (test mail, through the org's own mail server)."""
+        email = user_email(conn, job.user_id) if job.user_id is not None else None
+        if email is None:
+            raise PermanentFailure("the staff member of this mail no longer exists")
+        scope = system_scope(job.org_id)
+        details = job.details or {}
+        assert job.user_id is not None
+        if job.event == DeliveryEvent.TEST_MAIL.value:
+            page = deliveries.page_mail_facts(conn, scope, job.org_id, int(details["page"]))
+            if page is None:
+                raise PermanentFailure("the page of this test mail no longer exists")
+            locale = str(details.get("locale") or page["locale"])
+            context = sample_context(
+                self.public_url,
+                {"name": page["campaign_name"], "title": page["campaign_title"]},
+                {"name": page["org_name"], "title": page["org_title"]},
+                locale,
+            )
+            rendered = render(str(details["kind"]), locale, page["templates"], context)
+            message = self.message(rendered, ("", email), page["org_settings"], prefix=TEST_PREFIX)
+            self._server(conn, job.org_id).send(message)
+            return
+        org = deliveries.org_facts(conn, scope, job.org_id)
+        if org is None:
+            raise PermanentFailure("the org of this mail no longer exists")
+        purpose = (
+            LinkPurpose.INVITATION
+            if job.event == DeliveryEvent.INVITATION_MAIL.value
+            else LinkPurpose.RESET_PASSWORD
+        )
+        link = issue_link(conn, self.public_url, job.user_id, purpose)
+        kind = "invitation" if purpose is LinkPurpose.INVITATION else "password_reset"
+        rendered = render_staff(
+            kind,
+            {
+                "email": email,
+                "link": link,
+                "org": {"name": org["org_name"], "title": org["org_title"]},
+                "role": str(details.get("role") or "staff").replace("_", " "),
+            },
+        )
+        # the hub's own mail: the instance's server, never an org's
+        if not self.smtp_url:
+            raise RetryableFailure("no SMTP server configured for the hub's own mails")
+        SmtpServer.from_url(self.smtp_url).send(self.message(rendered, ("", email)))
+
     def compose(self, kind: str, found: Facts, supporter_id: int) -> EmailMessage:
         base = self.public_url.rstrip("/")
         contact = found.contact
         facts = found.context
         page = found.page or {}
-        # a mail without an action (the erasure link) has no page: a locale in the delivery
-        # context, when the repository gives one, else English
+        # a mail without an action (the erasure link) has no page: the language of the
+        # person's first page, from the delivery context
         locale = str(page.get("locale") or facts.get("locale") or catalog.DEFAULT)
-        language = catalog.negotiate(locale)
-        lang = f"?lang={language}"  # not signed: it only picks the language of the answer
+        lang = f"?lang={catalog.negotiate(locale)}"  # not signed: it only picks a language
 
         def confirm_url(answer: Answer) -> str:
             return f"{base}/confirm/{token(self.keyring, supporter_id, answer)}{lang}"
@@ -249,46 +299,39 @@ class Mailer:
             "reject_url": confirm_url(Answer.REJECT),
             "erase_url": f"{base}/erase/{erasure_token(self.keyring, supporter_id)}{lang}",
         }
-        own = _own_templates(page.get("templates"), locale, kind)
-        chosen = {**catalog.mail_template(kind, language), **own}
-        # the page's own wording is in the page's locale; the catalog's in its language
-        written_in = locale if own else language
-        message = EmailMessage(policy=_POLICY)
-        message["Subject"] = _env.from_string(chosen["subject"]).render(context).strip()
-        message["From"] = self.mail_from
-        message["To"] = formataddr((contact.get("firstName") or "", contact["email"]))
-        message["Message-ID"] = make_msgid(domain=urlsplit(base).hostname or "localhost")
-        message["Auto-Submitted"] = "auto-generated"
+        rendered = render(kind, locale, page.get("templates"), context)
+        message = self.message(
+            rendered, (contact.get("firstName") or "", contact["email"]), facts.get("org_settings")
+        )
         if kind == "thank_you":
             message["List-Unsubscribe"] = f"<{confirm_url(Answer.UNSUBSCRIBE)}>"
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message.set_content(_env.from_string(chosen["text"]).render(context))
-        if chosen.get("html"):
-            html = _html_env.from_string(chosen["html"]).render(context)
-            message.add_alternative(_document(html, written_in), subtype="html")
-        # after the body: setting content clears the Content-* headers
-        message["Content-Language"] = catalog.language_tag(written_in)
         return message
 
-
-def _own_templates(templates: Any, locale: str, kind: str) -> dict[str, str]:
-    """The page's own parts of a mail kind for ``locale`` (most specific key first)."""
-    if not isinstance(templates, dict):
-        return {}
-    for key in catalog.lookup_keys(locale):
-        own = templates.get(key)
-        if isinstance(own, dict) and isinstance(own.get(kind), dict):
-            return {k: v for k, v in own[kind].items() if k in _PARTS and isinstance(v, str)}
-    return {}
-
-
-def _document(html: str, locale: str) -> str:
-    """A rendered HTML part as a document declaring its language and direction (a page's own
-    template that is already a whole document is left as written)."""
-    if re.search(r"<html[\s>]", html, re.IGNORECASE):
-        return html
-    tag, way = catalog.language_tag(locale), catalog.direction(locale)
-    return (
-        f'<!doctype html><html lang="{tag}" dir="{way}"><head><meta charset="utf-8"></head>'
-        f"<body>{html}</body></html>"
-    )
+    def message(
+        self,
+        rendered: Rendered,
+        to: tuple[str, str],
+        org_settings: Mapping[str, Any] | None = None,
+        *,
+        prefix: str = "",
+    ) -> EmailMessage:
+        """An email of ``rendered`` from the hub's address: the org's sender name as display
+        name (SPF/DMARC-safe: the address stays the hub's) and its reply-to, when it set them."""
+        settings = org_settings or {}
+        message = EmailMessage(policy=_POLICY)
+        message["Subject"] = prefix + rendered.subject
+        name, address = parseaddr(self.mail_from)
+        message["From"] = formataddr((settings.get("sender_name") or name, address))
+        if settings.get("reply_to"):
+            message["Reply-To"] = str(settings["reply_to"])
+        message["To"] = formataddr(to)
+        base = self.public_url.rstrip("/")
+        message["Message-ID"] = make_msgid(domain=urlsplit(base).hostname or "localhost")
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(rendered.text)
+        if rendered.html:
+            message.add_alternative(rendered.html, subtype="html")
+        # after the body: setting content clears the Content-* headers
+        message["Content-Language"] = rendered.language
+        return message

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orgs import mail
 from orgs.audit import repository as audit
 from orgs.campaigns import consent, repository
 from orgs.campaigns.service import CampaignError, CampaignExists, create_campaign
@@ -23,6 +24,7 @@ from orgs.models import (
     ActionPage,
     Campaign,
     CampaignStatus,
+    DeliveryEvent,
     Org,
     PageStatus,
     PartnerRole,
@@ -31,6 +33,7 @@ from orgs.models import (
     utcnow,
 )
 from orgs.organisations import repository as organisations
+from orgs.outbox.repository import plan_staff_mail
 from orgs.pages import repository as pages
 from orgs.pages.config import config_problems, template_problems
 from orgs.pages.service import PageError, PageExists, create_page
@@ -787,4 +790,66 @@ async def update_action_page(
     _touch(row)
     await session.flush()
     await _audit(session, scope, row.org_id, "page.update", row, changed=changed)
+    return row
+
+
+# --- mails: preview and test send ---------------------------------------------------------------
+
+
+def _mail_kind(kind: str) -> None:
+    if kind not in mail.PAGE_KINDS:
+        raise CoalitionError(
+            "kind", ErrorCode.INVALID, f"a mail kind: {', '.join(mail.PAGE_KINDS)}"
+        )
+
+
+async def preview_mail(
+    session: AsyncSession,
+    scope: Scope,
+    page: str,
+    kind: str,
+    locale: str | None,
+    public_url: str,
+) -> mail.Rendered:
+    """A page's mail as its signers get it (the page's templates, else the defaults in its
+    language), for an example person; nothing is sent."""
+    row = await _own_page(session, scope, page)
+    _mail_kind(kind)
+    campaign = await repository.campaign_by_id(session, row.campaign_id)
+    org = await organisations.org_by_id(session, row.org_id)
+    assert campaign is not None
+    assert org is not None
+    shown = locale or row.locale
+    context = mail.sample_context(
+        public_url,
+        {"name": campaign.name, "title": campaign.title},
+        {"name": org.name, "title": org.title},
+        shown,
+    )
+    return mail.render(kind, shown, row.templates, context)
+
+
+async def send_test_mail(
+    session: AsyncSession, scope: Scope, page: str, kind: str, locale: str | None
+) -> ActionPage:
+    """Mail the page's ``kind`` (for an example person, subject prefixed ``[TEST]``) to the
+    logged-in staff member asking, through the org's own mail server like real mails."""
+    row = await _own_page(session, scope, page)
+    _mail_kind(kind)
+    user_id = scope.subject.user_id
+    if user_id is None:
+        raise CoalitionError(
+            "page", ErrorCode.INVALID, "a test mail goes to the staff member logged in: log in"
+        )
+    assert row.id is not None
+    minute = int(utcnow().timestamp() // 60)
+    await plan_staff_mail(
+        await session.connection(),
+        event=DeliveryEvent.TEST_MAIL,
+        org_id=row.org_id,
+        user_id=user_id,
+        subject=f"p{row.id}:{kind}:{locale or ''}:u{user_id}:{minute}",
+        details={"page": row.id, "kind": kind, "locale": locale},
+    )
+    await _audit(session, scope, row.org_id, "page.test_mail", row, kind=kind)
     return row

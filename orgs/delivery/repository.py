@@ -288,3 +288,48 @@ def consents_to(
         .order_by(col(Consent.id))
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def org_facts(conn: Connection, scope: Scope, org_id: int) -> dict[str, Any] | None:
+    """An org's name, title and mail settings (no personal data)."""
+    if not _member(scope, org_id):
+        return None
+    row = (
+        conn.execute(
+            select(
+                col(Org.name).label("org_name"),
+                col(Org.title).label("org_title"),
+                col(Org.settings).label("org_settings"),
+            ).where(col(Org.id) == org_id)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def page_mail_facts(
+    conn: Connection, scope: Scope, org_id: int, page_id: int
+) -> dict[str, Any] | None:
+    """One of the org's pages as its mails need it: locale, templates, campaign, org."""
+    if not _member(scope, org_id):
+        return None
+    row = (
+        conn.execute(
+            select(
+                col(ActionPage.locale),
+                col(ActionPage.templates),
+                col(Campaign.name).label("campaign_name"),
+                col(Campaign.title).label("campaign_title"),
+                col(Org.name).label("org_name"),
+                col(Org.title).label("org_title"),
+                col(Org.settings).label("org_settings"),
+            )
+            .join(Campaign, col(Campaign.id) == col(ActionPage.campaign_id))
+            .join(Org, col(Org.id) == col(ActionPage.org_id))
+            .where(col(ActionPage.id) == page_id, col(ActionPage.org_id) == org_id)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None

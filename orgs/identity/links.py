@@ -1,7 +1,9 @@
 """One-time tokens (password reset, staff invitation, SSO login code): hashed, expiring, single use.
 
-``create_link`` is what the mailer calls; until mail goes through the outbox the invitation
-link is returned to the inviting owner.
+Reset and invitation links are mailed through the outbox: the request plans a staff mail, and
+the mailer makes the link when it sends (:func:`issue_link`), so no usable secret ever sits
+in the outbox. The invitation's link is also handed to the inviting owner, for an instance
+without mail.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import secrets
 from datetime import timedelta
 from enum import StrEnum
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgs.identity import repository
 from orgs.identity.service import hash_password
-from orgs.models import OneTimeToken, utcnow
+from orgs.models import DeliveryEvent, OneTimeToken, utcnow
+from orgs.outbox.repository import plan_staff_mail
 
 
 class LinkPurpose(StrEnum):
@@ -73,12 +77,33 @@ async def create_link(
     return f"{public_url.rstrip('/')}/{PATHS[purpose]}?token={token}"
 
 
-async def request_password_reset(session: AsyncSession, public_url: str, email: str) -> str | None:
-    """The reset link for a known email (for the mailer); None for an unknown one."""
+def issue_link(conn: Connection, public_url: str, user_id: int, purpose: LinkPurpose) -> str:
+    """A new one-time link, made by the mailer as it sends (sync: the delivery worker)."""
+    token = secrets.token_urlsafe(32)
+    repository.add_one_time_token(
+        conn, user_id, purpose.value, _hash(token), utcnow() + TTL[purpose]
+    )
+    return f"{public_url.rstrip('/')}/{PATHS[purpose]}?token={token}"
+
+
+async def request_password_reset(session: AsyncSession, email: str) -> bool:
+    """Mail a reset link to a known, active staff member (at most one an hour); the caller
+    answers the same either way. True when a mail was planned."""
     user = await repository.user_by_email(session, email.strip())
-    if user is None or user.id is None:
-        return None
-    return await create_link(session, public_url, user.id, LinkPurpose.RESET_PASSWORD)
+    if user is None or user.id is None or not user.is_active:
+        return False
+    orgs = await repository.staff_roles(session, user.id)
+    if not orgs:
+        return False
+    hour = int(utcnow().timestamp() // 3600)
+    planned = await plan_staff_mail(
+        await session.connection(),
+        event=DeliveryEvent.PASSWORD_RESET_MAIL,
+        org_id=min(orgs),
+        user_id=user.id,
+        subject=f"u{user.id}:{hour}",
+    )
+    return planned > 0
 
 
 async def use_link(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -72,3 +72,24 @@ async def one_time_token_by_hash(session: AsyncSession, token_hash: str) -> OneT
         select(OneTimeToken).where(col(OneTimeToken.token_hash) == token_hash).with_for_update()
     )
     return result.scalar_one_or_none()
+
+
+# --- what the mailer reads and writes (sync, in the delivery worker) ---------------------------
+
+
+def user_email(conn: Connection, user_id: int) -> str | None:
+    """The address of an active user (the mailer writes to it; nothing else reads it)."""
+    row = conn.execute(
+        select(col(User.email)).where(col(User.id) == user_id, col(User.is_active).is_(True))
+    ).first()
+    return str(row.email) if row is not None else None
+
+
+def add_one_time_token(
+    conn: Connection, user_id: int, purpose: str, token_hash: str, expires_at: datetime
+) -> None:
+    conn.execute(
+        insert(OneTimeToken).values(
+            user_id=user_id, purpose=purpose, token_hash=token_hash, expires_at=expires_at
+        )
+    )

@@ -15,6 +15,11 @@ async def org_by_name(session: AsyncSession, name: str) -> Org | None:
     return result.scalar_one_or_none()
 
 
+async def org_by_id(session: AsyncSession, org_id: int) -> Org | None:
+    """An org by id, for a caller that already resolved it through a scope."""
+    return await session.get(Org, org_id)
+
+
 async def org_name(session: AsyncSession, org_id: int) -> str:
     result = await session.execute(select(col(Org.name)).where(col(Org.id) == org_id))
     return str(result.scalar_one())

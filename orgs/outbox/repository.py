@@ -9,9 +9,11 @@ the relay and the pipeline run in threads on a sync connection.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,6 +27,14 @@ MAIL_EVENTS = frozenset(
         DeliveryEvent.CONFIRMATION_MAIL,
         DeliveryEvent.THANK_YOU_MAIL,
         DeliveryEvent.ERASURE_LINK_MAIL,
+    }
+)
+#: Mails to the hub's own users (staff), not to supporters.
+STAFF_MAIL_EVENTS = frozenset(
+    {
+        DeliveryEvent.PASSWORD_RESET_MAIL,
+        DeliveryEvent.INVITATION_MAIL,
+        DeliveryEvent.TEST_MAIL,
     }
 )
 
@@ -120,6 +130,43 @@ async def plan_mail(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+_PLAN_STAFF_MAIL = text(
+    """
+    INSERT INTO delivery (org_id, connector_id, event, user_id, details, status, attempts,
+                          idempotency_key)
+    VALUES (:org_id, NULL, CAST(:event AS text), :user_id, CAST(:details AS jsonb), 'pending', 0,
+            CAST(:event AS text) || ':' || CAST(:subject AS text) || '\\:mail')
+    ON CONFLICT (idempotency_key) DO NOTHING
+    """
+)
+
+
+async def plan_staff_mail(
+    conn: AsyncConnection,
+    *,
+    event: DeliveryEvent,
+    org_id: int,
+    user_id: int,
+    subject: str,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Write one pending mail to a staff member (a link is made when it is sent: the outbox
+    never holds a usable secret). ``subject`` keys its idempotency (e.g. one per hour)."""
+    if event not in STAFF_MAIL_EVENTS:
+        raise ValueError(f"{event} is not a staff mail event")
+    result = await conn.execute(
+        _PLAN_STAFF_MAIL,
+        {
+            "org_id": org_id,
+            "event": event.value,
+            "user_id": user_id,
+            "details": json.dumps(details or {}),
+            "subject": subject,
+        },
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 _CANCEL = text(
     """
     UPDATE delivery SET status = 'cancelled', updated_at = now()
@@ -193,12 +240,14 @@ class DeliveryJob:
     status: str
     attempts: int
     idempotency_key: str
+    user_id: int | None = None
+    details: dict[str, Any] | None = None
 
 
 _LOCK = text(
     """
     SELECT id, org_id, connector_id, event, action_id, supporter_id, status, attempts,
-           idempotency_key
+           idempotency_key, user_id, details
     FROM delivery WHERE id = :id AND status IN ('pending', 'queued')
     FOR UPDATE SKIP LOCKED
     """

@@ -16,8 +16,10 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator
 
+from orgs.mail import PAGE_KINDS
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "widget" / "config.schema.json"
-MAIL_KINDS = ("confirmation", "thank_you")
+MAIL_KINDS = PAGE_KINDS
 TEMPLATE_PARTS = ("subject", "text", "html")
 MAX_TEMPLATE = 20_000
 _jinja = SandboxedEnvironment()

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orgs.audit import repository as audit
 from orgs.identity.links import LinkPurpose, create_link
 from orgs.identity.service import create_user
-from orgs.models import Staffer, StaffRole
+from orgs.models import DeliveryEvent, Staffer, StaffRole, utcnow
+from orgs.outbox.repository import plan_staff_mail
 from orgs.scoping import Scope
 from orgs.staff import repository
 from permissions.policies import can_manage_staff
@@ -93,4 +94,13 @@ async def invite(
     staffer = await repository.staffer_for_update(session, scope, org_id, created.user.id)
     assert staffer is not None
     await _audit(session, scope, org_id, "staff.invited", staffer, role=role.value)
+    # the invitee gets the link by mail; the inviting owner too, for an instance without mail
+    await plan_staff_mail(
+        await session.connection(),
+        event=DeliveryEvent.INVITATION_MAIL,
+        org_id=org_id,
+        user_id=created.user.id,
+        subject=f"u{created.user.id}:o{org_id}:{int(utcnow().timestamp())}",
+        details={"role": role.value},
+    )
     return await create_link(session, public_url, created.user.id, LinkPurpose.INVITATION)

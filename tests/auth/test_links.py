@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from hub.settings import Settings
 from orgs.identity.access import issue_access_token
-from orgs.identity.links import request_password_reset
+from orgs.identity.links import LinkPurpose, create_link
 from orgs.models import AuditEvent, OneTimeToken, Staffer, StaffRole, User, utcnow
 from resolvers.context import jwt_keys_for
 from tests.conftest import GraphQLClient
@@ -89,7 +89,8 @@ class TestPasswordReset:
     ) -> None:
         # given
         user = await make_user(session)
-        link = await request_password_reset(session, settings.public_url, user.email)
+        assert user.id is not None
+        link = await create_link(session, settings.public_url, user.id, LinkPurpose.RESET_PASSWORD)
         assert link is not None
         variables = {"input": {"token": _token(link), "password": NEW_PASSWORD}}
         # when
@@ -107,7 +108,8 @@ class TestPasswordReset:
     ) -> None:
         # given
         user = await make_user(session)
-        link = await request_password_reset(session, settings.public_url, user.email)
+        assert user.id is not None
+        link = await create_link(session, settings.public_url, user.id, LinkPurpose.RESET_PASSWORD)
         assert link is not None
         for row in (await session.execute(select(OneTimeToken))).scalars():
             row.expires_at = utcnow()

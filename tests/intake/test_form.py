@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -12,16 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.form_routes import render_time
 from orgs.crypto import Keyring
 from orgs.models import ActionPage
+from tests.conftest import TEST_SECRET
 from tests.intake.conftest import Coalition, counts
 
 FORM = "application/x-www-form-urlencoded"
 
 
 async def _post(
-    client: httpx.AsyncClient, session: AsyncSession, page_id: int | None, **fields: str
+    client: httpx.AsyncClient, session: AsyncSession, page_id: int | None, **fields: str | None
 ) -> httpx.Response:
+    """Post the hub's form as a person does: with the render time it was served with a minute
+    ago (``_t=None`` leaves it out)."""
     await session.flush()
-    return await client.post(f"/act/{page_id}", data=fields, headers={"content-type": FORM})
+    fields.setdefault("_t", render_time(Keyring(TEST_SECRET), time.time() - 60))
+    data = {k: v for k, v in fields.items() if v is not None}
+    return await client.post(f"/act/{page_id}", data=data, headers={"content-type": FORM})
 
 
 async def _actions(session: AsyncSession) -> list[dict[str, Any]]:
@@ -100,6 +106,18 @@ class TestFormPost:
         )
         # then
         assert await _actions(session) == [{"action_type": "signature", "flagged": "too_fast"}]
+
+    async def test_a_post_without_the_forms_render_time_is_flagged(
+        self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # when: a script posts straight to /act, and another forges the time
+        await _post(client, session, coalition.lead_page.id, email="a@example.org", _t=None)
+        await _post(client, session, coalition.lead_page.id, email="b@example.org", _t="1.x")
+        # then: accepted as for a person, never counted or delivered
+        assert await _actions(session) == [
+            {"action_type": "signature", "flagged": "no_render_time"},
+            {"action_type": "signature", "flagged": "bad_render_time"},
+        ]
 
     async def test_the_form_served_by_the_hub_carries_its_render_time(
         self, coalition: Coalition, client: httpx.AsyncClient, session: AsyncSession

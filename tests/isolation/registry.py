@@ -254,6 +254,18 @@ _lead_mutation("FreezeCounters", "campaigns:write", lambda w: {"campaign": w.cam
 _lead_mutation(
     "UpdateActionPage", "pages:write", lambda w: {"page": w.lead_live_page, "locale": "fr"}
 )
+_lead_mutation(
+    "PreviewMail", "pages:write", lambda w: {"page": w.lead_live_page, "kind": "THANK_YOU"}
+)
+register(
+    "Mutation.sendTestMail",
+    Operation(
+        document=_mutation("SendTestMail"),
+        variables=lambda w: {"input": {"page": w.lead_live_page, "kind": "THANK_YOU"}},
+        # the mail goes to the staff member asking: a token has no address to write to
+        allowed=lead_with("owner", "campaign_manager"),
+    ),
+)
 _lead_mutation("PausePage", "pages:write", lambda w: {"page": w.lead_live_page})
 _lead_mutation("ClosePage", "pages:write", lambda w: {"page": w.lead_live_page})
 _lead_mutation(
