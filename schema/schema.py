@@ -6,21 +6,16 @@ The printed SDL is committed as schema/schema.graphql (a test keeps them equal).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from schema.auth import AuthMutation
 from schema.coalition import CoalitionMutation
@@ -28,6 +23,8 @@ from schema.contacts import ContactMutation, ContactQuery, ErasureMutation
 from schema.delivery import DeliveryMutation, DeliveryQuery
 from schema.extensions import InputErrors, UnitOfWork
 from schema.intake import IntakeMutation
+from schema.introspection import IntrospectionGate
+from schema.limits import CostLimits, DocumentLimits
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
@@ -66,35 +63,61 @@ EXPOSED_CODES = frozenset(
 )
 
 
+def _exposed(extensions: dict[str, Any]) -> bool:
+    return extensions.get("code") in EXPOSED_CODES or bool(extensions.get("expose"))
+
+
 def _should_mask(error: GraphQLError) -> bool:
     if error.original_error is None or error.path is None:
         return False  # parse, validation and variable errors are about the request itself
-    extensions = error.extensions or {}
-    return extensions.get("code") not in EXPOSED_CODES and not extensions.get("expose")
+    return not _exposed(error.extensions or {})
 
 
-# Built once: a limiter built per request would make new rule classes each time, and the
-# validation cache (keyed by the rules) would never hit.
-_LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=12).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
-]
+class HubSchema(strawberry.federation.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log bugs with their traceback; refused requests and expected denials by code only.
+
+        strawberry's default logs every error with an excerpt of the document, which can hold
+        personal data (a literal email in a mutation) and lets a hostile client flood the
+        log at ERROR level.
+        """
+        for error in errors:
+            extensions = error.extensions or {}
+            if error.original_error is None or _exposed(extensions):
+                code = extensions.get("code", "GRAPHQL_VALIDATION_FAILED")
+                _log.info("GraphQL request refused: %s", code)
+            else:
+                path = ".".join(str(part) for part in error.path or ())
+                _log.error(
+                    "GraphQL error at %s: %s",
+                    path or "-",
+                    type(error.original_error).__name__,
+                    exc_info=error.original_error,
+                )
+
+
+_log = logging.getLogger("strawberry.execution")
 
 
 def _build() -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
-    return strawberry.federation.Schema(
+    return HubSchema(
         config=StrawberryConfig(scalar_map={JsonValue: Json}),
         query=query,
         mutation=mutation,
         extensions=[
             UnitOfWork,
             InputErrors,
-            lambda: ParserCache(maxsize=512),
+            # size and token limits, then the (cached) parse
+            DocumentLimits,
+            # caller-dependent, so before (and outside) the cached validation
+            IntrospectionGate,
+            # the linear cost rule, first among the validation rules (schema/limits.py)
+            CostLimits,
             lambda: ValidationCache(maxsize=512),
-            lambda: AddValidationRules(_LIMIT_RULES),
-            lambda: MaxTokensLimiter(max_token_count=4000),
             lambda: MaskErrors(should_mask_error=_should_mask),
         ],
     )
