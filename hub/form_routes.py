@@ -26,7 +26,6 @@ from orgs.intake import altcha, service
 from orgs.intake.validation import IntakeValidationError
 from resolvers.intake import intake_options, meta_of
 
-MAX_BODY_BYTES = 16 * 1024
 MIN_SECONDS_TO_SUBMIT = 3
 _TIME_PURPOSE = "form-render-time"
 
@@ -111,9 +110,7 @@ async def form(request: Request) -> Response:
 
 
 async def act(request: Request) -> Response:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return _html("Too much data", "<p>The form sent more than a petition needs.</p>", 413)
+    raw = await request.body()  # at most HUB_FORM_MAX_BODY_BYTES (hub.bodies.BodyLimit)
     fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     for box in ("optIn", "leadOptIn"):  # an HTML checkbox left unticked sends nothing
         if f"{box}Shown" not in fields and box in fields:

@@ -63,6 +63,7 @@ class TestAnonymous:
     async def test_no_graphiql(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/graphql", headers={"accept": "text/html"})
         assert response.status_code == 404
+        assert codes_of(response) == ["NOT_FOUND"]
 
 
 class TestAllowed:
