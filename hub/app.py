@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -211,6 +212,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # What exists once the app is built (modules, the schema: some 170,000 objects)
+        # lives as long as the process: out of the collector's sight, a full collection
+        # no longer stops every request for about 100 ms while they are walked again.
+        gc.freeze()
         yield
         if database is not None:
             await database.dispose()

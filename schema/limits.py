@@ -1,12 +1,15 @@
 """Limits on GraphQL documents: their size before parsing, then their cost in one linear pass.
 
-A document's cost is measured by ``CostLimitRule``, a validation rule, so strawberry's
-``ValidationCache`` keeps its verdict with the rest of the validation: it is computed once per
-distinct document. The measure never expands fragments: each definition (operation or
-fragment) is walked once, each fragment's total is computed once from the totals of the
-fragments it spreads, and every spread reuses it. A fragment bomb (each level spreading the
-next twice) costs as many steps as it has characters, while its expanded size, 2**levels,
-is what gets compared with the budget.
+A document's cost is measured by ``CostLimitRule``, a validation rule, so the validation
+cache (``DocumentValidation``) keeps its verdict with the rest of the validation: it is
+computed once per distinct document. The measure never expands fragments: each definition
+(operation or fragment) is walked once, each fragment's total is computed once from the
+totals of the fragments it spreads, and every spread reuses it. A fragment bomb (each level
+spreading the next twice) costs as many steps as it has characters, while its expanded size,
+2**levels, is what gets compared with the budget.
+
+Large documents are parsed and validated in a worker thread: the event loop keeps serving
+other requests (``/healthz`` among them) while one is being looked at.
 
 Every definition counts, whichever operation is executed: validation visits them all.
 
@@ -16,12 +19,17 @@ own rules (some quadratic in the number of fields) see the rest of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import partial
 from typing import Any, NamedTuple
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -46,6 +54,7 @@ from graphql import (
 from graphql.language.visitor import SKIP, VisitorAction
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 TOO_LARGE = "QUERY_TOO_LARGE"
@@ -370,9 +379,80 @@ class CostLimits(SchemaExtension):
         yield
 
 
-@lru_cache(maxsize=512)
-def _parse(query: str, max_tokens: int) -> DocumentNode:
-    return parse(query, max_tokens=max_tokens)
+class _Parsed:
+    """A cached document and its validation results by rule set."""
+
+    __slots__ = ("document", "tokens", "validations")
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+        self.tokens = document.token_count
+        self.validations: dict[tuple[type[ASTValidationRule], ...], list[GraphQLError]] = {}
+
+
+class DocumentCache:
+    """Parsed documents and their validation, least recently used first out.
+
+    Bounded by tokens, not only entries: a parsed document keeps every token alive (about
+    400 bytes each), so 512 documents near the token limit would pin some 600 MB and make
+    each full garbage collection stop the process for seconds. Documents over
+    ``max_document_tokens`` are never kept: they are rare, and a flood of distinct large
+    documents must not evict the small ones every client sends. Locked, since a process
+    may run several event loops (tests do).
+    """
+
+    def __init__(self, *, max_tokens: int, max_document_tokens: int, max_entries: int) -> None:
+        self.max_tokens = max_tokens
+        self.max_document_tokens = max_document_tokens
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, int], _Parsed] = OrderedDict()
+        self._tokens = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> _Parsed | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[str, int], document: DocumentNode) -> _Parsed:
+        entry = _Parsed(document)
+        if entry.tokens > self.max_document_tokens:
+            return entry  # used for this request only
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._tokens -= previous.tokens
+            self._entries[key] = entry
+            self._tokens += entry.tokens
+            while self._tokens > self.max_tokens or len(self._entries) > self.max_entries:
+                _, evicted = self._entries.popitem(last=False)
+                self._tokens -= evicted.tokens
+        return entry
+
+    @property
+    def tokens(self) -> int:
+        return self._tokens
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Some 40 MB at most; the widget's documents have about 100 tokens, a dashboard's a few hundred.
+DOCUMENTS = DocumentCache(max_tokens=100_000, max_document_tokens=1_000, max_entries=512)
+
+# Documents up to this size parse and validate in about a millisecond: on the event loop.
+# Larger ones (up to the byte and token limits, 10-20 ms of parsing) go to a worker thread,
+# so the loop keeps serving other requests meanwhile. One thread: the loop then keeps at
+# least half of the interpreter lock; more threads would parse no faster (the same lock)
+# and leave the loop a smaller share.
+INLINE_BYTES = 2048
+_workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphql-document")
+
+
+async def _off_loop(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_workers, partial(function, *args))
 
 
 def document_limits(context: Any) -> tuple[int, int]:
@@ -393,11 +473,11 @@ class DocumentLimits(SchemaExtension):
     """Refuse a document over the byte limit before parsing it; parse within the token limit.
 
     The byte limit counts the document as sent (whitespace and comments included, which the
-    token limit does not see). Parses are cached by document (this replaces strawberry's
-    ParserCache and MaxTokensLimiter).
+    token limit does not see). Parses are cached by document text; a large document is parsed
+    off the event loop. (This replaces strawberry's ParserCache and MaxTokensLimiter.)
     """
 
-    def on_parse(self) -> Iterator[None]:
+    async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
         query = context.query
         if query is not None and context.graphql_document is None:
@@ -407,13 +487,62 @@ class DocumentLimits(SchemaExtension):
                     f"The GraphQL document is larger than {max_bytes} bytes.",
                     extensions={"code": TOO_LARGE, "limit": "bytes", "maximum": max_bytes},
                 )
-            try:
-                context.graphql_document = _parse(query, max_tokens)
-            except GraphQLSyntaxError as error:
-                if error.message.endswith(f"more than {max_tokens} tokens. Parsing aborted."):
-                    raise GraphQLError(
-                        f"The GraphQL document has more than {max_tokens} tokens.",
-                        extensions={"code": TOO_LARGE, "limit": "tokens", "maximum": max_tokens},
-                    ) from None
-                raise
+            entry = DOCUMENTS.get((query, max_tokens))
+            if entry is None:
+                try:
+                    if len(query) <= INLINE_BYTES:
+                        document = parse(query, max_tokens=max_tokens)
+                    else:
+                        document = await _off_loop(_parse, query, max_tokens)
+                except GraphQLSyntaxError as error:
+                    if error.message.endswith(f"more than {max_tokens} tokens. Parsing aborted."):
+                        raise GraphQLError(
+                            f"The GraphQL document has more than {max_tokens} tokens.",
+                            extensions={
+                                "code": TOO_LARGE,
+                                "limit": "tokens",
+                                "maximum": max_tokens,
+                            },
+                        ) from None
+                    raise
+                entry = DOCUMENTS.put((query, max_tokens), document)
+            context.graphql_document = entry.document
+        yield
+
+
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+class DocumentValidation(SchemaExtension):
+    """Validate once per cached document and rule set; large documents off the loop.
+
+    This replaces strawberry's ValidationCache, which keys its cache by the parsed document:
+    hashing a DocumentNode walks the whole tree on every request, hit or miss (milliseconds
+    for a document near the token limit), and its entries keep documents alive that the
+    parse cache has let go. Here the results live with the parsed document in
+    ``DOCUMENTS``, found by the document's text.
+    """
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            rules = tuple(context.validation_rules)
+            entry = None
+            if context.query is not None:
+                _, max_tokens = document_limits(context.context)
+                entry = DOCUMENTS.get((context.query, max_tokens))
+                if entry is not None and entry.document is not document:
+                    entry = None
+            errors = entry.validations.get(rules) if entry is not None else None
+            if errors is None:
+                graphql_schema = context.schema._schema
+                if len(context.query or "") <= INLINE_BYTES:
+                    errors = validate_document(graphql_schema, document, rules)
+                else:
+                    errors = await _off_loop(validate_document, graphql_schema, document, rules)
+                if entry is not None:
+                    entry.validations[rules] = errors
+            context.pre_execution_errors = list(errors)
         yield

@@ -12,7 +12,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ValidationCache
+from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -24,7 +24,7 @@ from schema.delivery import DeliveryMutation, DeliveryQuery
 from schema.extensions import InputErrors, UnitOfWork
 from schema.intake import IntakeMutation
 from schema.introspection import IntrospectionGate
-from schema.limits import CostLimits, DocumentLimits
+from schema.limits import CostLimits, DocumentLimits, DocumentValidation
 from schema.org import OrgQuery
 from schema.public import PublicQuery
 from schema.scalars import Json, JsonValue
@@ -117,7 +117,8 @@ def _build() -> strawberry.Schema:
             IntrospectionGate,
             # the linear cost rule, first among the validation rules (schema/limits.py)
             CostLimits,
-            lambda: ValidationCache(maxsize=512),
+            # validation cached per document text (replaces strawberry's ValidationCache)
+            DocumentValidation,
             lambda: MaskErrors(should_mask_error=_should_mask),
         ],
     )

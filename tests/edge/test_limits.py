@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from graphql import get_introspection_query, parse, specified_rules, validate
 
 import schema.limits as limits
+from hub.settings import Settings
 from schema.limits import BUDGET, CostLimitRule, measure_document
 from schema.schema import schema
 from tests.edge.bombs import BOMBS, fragment_fan_out
@@ -249,3 +251,46 @@ class TestLogs:
         assert "jane@example.org" not in caplog.text
         assert "secret" not in caplog.text
         assert "QUERY_TOO_COMPLEX" in caplog.text
+
+
+class TestDocumentCache:
+    def test_bounded_by_tokens_and_large_documents_are_not_kept(self) -> None:
+        cache = limits.DocumentCache(max_tokens=100, max_document_tokens=40, max_entries=10)
+        small = [parse("{ " + f"a{i} " * 30 + "}") for i in range(4)]  # 32 tokens each
+        for i, document in enumerate(small):
+            cache.put((f"q{i}", 1), document)
+        assert cache.tokens <= 100
+        assert len(cache) == 3
+        assert cache.get(("q0", 1)) is None  # the oldest went first
+        large = parse("{ " + "a " * 50 + "}")
+        assert cache.put(("large", 1), large).document is large  # answered, not kept
+        assert cache.get(("large", 1)) is None
+        assert len(cache) == 3
+
+    async def test_a_flood_of_large_documents_is_not_retained(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        before = limits.DOCUMENTS.tokens
+        for i in range(5):
+            await _post(client, f"query V{i} {{ __typename }} " + BOMBS["aliases-1000"])
+        assert limits.DOCUMENTS.tokens == before  # each some 3,000 tokens: never kept
+
+
+def test_docs_list_every_limit_with_its_default() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    for name in limits._MESSAGES:
+        assert f"| `{name}` | {getattr(BUDGET, name):,} |" in text, name
+    for setting in (
+        "HUB_GRAPHQL_MAX_BODY_BYTES",
+        "HUB_FORM_MAX_BODY_BYTES",
+        "HUB_MAX_BODY_BYTES",
+        "HUB_GRAPHQL_MAX_DOCUMENT_BYTES",
+        "HUB_GRAPHQL_MAX_TOKENS",
+    ):
+        assert f"`{setting}`" in text, setting
+
+
+def test_fallbacks_match_the_settings() -> None:
+    fields = Settings.model_fields
+    assert fields["graphql_max_document_bytes"].default == limits.DEFAULT_MAX_DOCUMENT_BYTES
+    assert fields["graphql_max_tokens"].default == limits.DEFAULT_MAX_TOKENS
