@@ -16,6 +16,8 @@ out in :func:`intake_allows`).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import secrets
@@ -32,7 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.fast_intake import widget_documents
 from orgs.crypto import Keyring
+from orgs.delivery import payload
 from orgs.intake.validation import Code as IntakeCode
+from orgs.outbox.repository import DeliveryJob
+from orgs.scoping import system_scope
 from permissions.roles import ALL_SCOPES
 from schema.schema import schema
 from tests import factories as f
@@ -330,10 +335,16 @@ def check_response(
         elif code not in EXPECTED_CODES:
             problems.append(f"{where}: unexpected error code {code}: {error}")
     problems += check_filter(world, attacker, doc, body.get("data"))
+    return problems + check_data(world, attacker, doc, body.get("data"), where)
+
+
+def check_data(world: World, attacker: Attacker, doc: Document, data: Any, where: str) -> list[str]:
+    """No marker the subject may not read, no reference it did not send, anywhere in ``data``."""
+    problems = []
     sent = {s for _, s in strings(doc.variables)}
     allowed_secrets = sent | world.paired_referral_codes(sent)
     foreign, hidden, countries = forbidden(world, attacker)
-    for path, value in strings(body.get("data")):
+    for path, value in strings(data):
         for marker, source in foreign.items():
             if marker in value and marker not in sent:
                 problems.append(f"{where}: leaks {source} at {'.'.join(path)}")
@@ -586,6 +597,7 @@ async def run_walk(
             savepoint = await connection.begin_nested()
             before = await snapshot(connection)
             response = await post(http, doc, attacker.token)
+            problems += await follow_export(world, attacker, doc, response, http)
             after = await snapshot(connection)
             await savepoint.rollback()
             problems += check_response(world, attacker, doc, response)
@@ -598,9 +610,34 @@ async def run_walk(
     # the walk is not vacuous: what anyone may do went through, so its rules were exercised
     public = {"Query.actionPage", "Mutation.addActionContact", "Mutation.addAction"}
     if attacker.org is not None:
-        public |= {"Query.contacts", "Query.campaignStats", "Mutation.addCampaign"}
+        public |= {
+            "Query.contacts",
+            "Query.campaignStats",
+            "Mutation.addCampaign",
+            "Mutation.exportContacts",
+        }
     problems += [f"{op}: no document of the walk succeeded" for op in sorted(public - answered)]
     return problems, len(documents)
+
+
+async def follow_export(
+    world: World, attacker: Attacker, doc: Document, response: httpx.Response, http: Any
+) -> list[str]:
+    """An export link the walk was given is downloaded and checked like an answer."""
+    if doc.operation != "Mutation.exportContacts" or response.status_code != 200:
+        return []
+    url = (((response.json().get("data") or {}).get("exportContacts")) or {}).get("url")
+    if not url:
+        return []
+    download = await http.get(url)
+    where = f"{label(world, doc)} (the export file)"
+    if download.status_code != 200:
+        return [f"{where}: HTTP {download.status_code}"]
+    if doc.arguments["input"].get("format") == "JSONL":
+        rows = [json.loads(line) for line in download.text.splitlines() if line]
+    else:
+        rows = list(csv.DictReader(io.StringIO(download.text)))
+    return check_data(world, attacker, doc, {"export": rows}, where)
 
 
 def succeeded(doc: Document, response: httpx.Response) -> bool:
@@ -1379,3 +1416,62 @@ class TestInvitation:
         # then no login code, so no session with A's owner's rights
         assert callback.status_code == 403
         assert "#login_code=" not in callback.headers.get("location", "")
+
+
+class TestDeliveries:
+    async def test_every_planned_payload_holds_only_what_its_org_may_see(
+        self, session: AsyncSession, gql: Any, keyring: Keyring, connection: AsyncConnection
+    ) -> None:
+        # given the world's deliveries, and the attacker's own submissions made with the
+        # victims' addresses (lead opt-in: L gets that copy) and their refs
+        world = await build_world(session, keyring)
+        x = world.attackers[PARTNER]
+        assert x.page is not None
+        for victim in (world.by_tag("V1"), world.by_tag("V3")):
+            signed = await gql(
+                SIGN,
+                {
+                    "page": x.page.id,
+                    "action": {"actionType": "signature"},
+                    "contact": typed_contact("ATK", victim.email),
+                    "privacy": {"optIn": True, "leadOptIn": True},
+                    "tracking": {"source": "ATKsrc"},
+                },
+            )
+            assert "errors" not in signed
+            await gql(FOLLOW_UP, {"page": x.page.id, "ref": victim.contact_ref, "type": "share"})
+        jobs = (
+            await connection.execute(
+                text(
+                    "SELECT id, org_id, connector_id, event, action_id, supporter_id, status, "
+                    "attempts, idempotency_key FROM delivery WHERE supporter_id IS NOT NULL "
+                    "ORDER BY id"
+                )
+            )
+        ).all()
+
+        # when each is built for its org, as the delivery pipeline builds it
+        def build_all(sync: Any) -> list[tuple[int, dict[str, Any]]]:
+            out = []
+            for row in jobs:
+                job = DeliveryJob(*row)
+                try:
+                    out.append(
+                        (job.org_id, payload.build(sync, system_scope(job.org_id), keyring, job))
+                    )
+                except payload.NothingToDeliver:
+                    continue
+            return out
+
+        built = await connection.run_sync(build_all)
+        # then none holds anything its org may not see
+        orgs = {o.id: o for o in world.orgs.values()}
+        assert {org for org, _ in built} >= {world.a.id, world.lead.id, world.orgs["d"].id}
+        problems = []
+        for org_id, body in built:
+            reader = Attacker(f"org {orgs[org_id].name}", orgs[org_id], None, None)
+            # (the victims' addresses the attacker typed are its own submission's data)
+            typed = {"typed": [world.by_tag("V1").email, world.by_tag("V3").email]}
+            doc = Document("delivery", "", typed, typed)
+            problems += check_data(world, reader, doc, body, f"payload for {orgs[org_id].name}")
+        assert not problems, "\n".join(problems)
