@@ -1081,6 +1081,42 @@ class TestForgedFollowUp:
         assert await counters() == after
 
 
+class TestIdempotencyKey:
+    async def test_a_reused_key_gives_no_capability_of_someone_elses_signature(
+        self, session: AsyncSession, gql: Any, keyring: Keyring
+    ) -> None:
+        # given a person signed on A's page through an integration that sends guessable keys
+        world = await build_world(session, keyring)
+        base = {
+            "page": world.page_a.id,
+            "action": {"actionType": "signature"},
+            "privacy": {"optIn": True},
+            "tracking": None,
+        }
+        key = {"idempotency-key": "crm-sync-1001"}
+        person = await gql(SIGN, {**base, "contact": typed_contact("P", "p@ex.org")}, headers=key)
+        supporter = await supporter_of(session, person["data"]["addActionContact"]["contactRef"])
+        assert supporter.id is not None
+        before = await actions_of(session, supporter.id)
+        # when the attacker replays the key with its own address and uses the ref it gets
+        replay = await gql(
+            SIGN, {**base, "contact": typed_contact("ATK", "atk@ex.org")}, headers=key
+        )
+        ref = replay["data"]["addActionContact"]["contactRef"]
+        follow = await gql(FOLLOW_UP, {"page": world.page_a.id, "ref": ref, "type": "share"})
+        # then the ref acts for nobody but the attacker's own address
+        assert (
+            follow["data"]["addAction"]["referralCode"]
+            != person["data"]["addActionContact"]["referralCode"]
+        )
+        assert await actions_of(session, supporter.id) == before
+        # while the person's own retry still gets a capability of their signature
+        retry = await gql(SIGN, {**base, "contact": typed_contact("P", "p@ex.org")}, headers=key)
+        again = retry["data"]["addActionContact"]["contactRef"]
+        await gql(FOLLOW_UP, {"page": world.page_a.id, "ref": again, "type": "share"})
+        assert await actions_of(session, supporter.id) == [*before, (world.page_a.id, "share")]
+
+
 class TestErasure:
     @pytest.mark.parametrize("subject", [DELIVERY, PARTNER])
     async def test_an_org_erases_only_its_own_copy(
