@@ -724,6 +724,14 @@ query($id: Int!) {
   }
 }
 """
+MY_ERASURE = """
+mutation($input: RequestMyErasureInput!) {
+  requestMyErasure(input: $input) {
+    __typename
+    ... on RequestMyErasureSuccess { message }
+  }
+}
+"""
 CONTACTS = """
 query($campaign: String!, $filter: ContactFilter) {
   contacts(campaign: $campaign, filter: $filter) {
@@ -883,7 +891,7 @@ async def rows_of_others(connection: AsyncConnection, org_id: int) -> dict[str, 
 
 class TestOracle:
     async def test_a_known_person_answers_like_a_new_one_and_shares_nothing(
-        self, session: AsyncSession, gql: Any, keyring: Keyring
+        self, session: AsyncSession, gql: Any, keyring: Keyring, app: Any
     ) -> None:
         # given x@ex.org signed on A's page (through the widget API)
         world = await build_world(session, keyring)
@@ -935,6 +943,18 @@ class TestOracle:
         assert reply["data"]["addAction"]["referralCode"] is None
         after = await actions_of(session, (await supporter_of(session, first["contactRef"])).id)
         assert after == before
+        # and asking to be erased answers the same for a known and an unknown address (from an
+        # address of its own: the per-IP limit of that operation is the process's)
+        gen = attacker_client(app)
+        http = await gen.__anext__()
+        erase = []
+        for email in ("x@ex.org", "nobody-here@ex.org"):
+            variables = {"input": {"email": email, "campaign": world.campaign.name}}
+            sent = await http.post("/graphql", json={"query": MY_ERASURE, "variables": variables})
+            erase.append(sent.json())
+        await gen.aclose()
+        assert erase[0] == erase[1]
+        assert erase[0]["data"]["requestMyErasure"]["__typename"] == "RequestMyErasureSuccess"
 
 
 class TestRead:
