@@ -28,7 +28,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from graphql import GraphQLInputType, get_named_type, get_nullable_type
+from graphql import (
+    GraphQLInputType,
+    build_schema,
+    get_named_type,
+    get_nullable_type,
+    parse,
+    validate,
+)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -125,6 +132,7 @@ class VictimAim(Aim):
             ("Query._entities", "representations"): [self._representations()],
             ("Query.actionPage", "id"): [w.page_a.id, w.page_a2.id, None],
             ("Query.actionPage", "name"): [w.page_a.name, w.page_lead.name, None],
+            ("Org.actionPage", "name"): [w.page_a.name],  # a nested field, where it exists
             ("Query.org", "name"): [w.a.name, w.lead.name, *own_name],
             ("Query.contacts", "first"): [50],
             ("Query.contacts", "after"): [None, aw.contacts_cursor(0)],
@@ -656,6 +664,27 @@ def succeeded(doc: Document, response: httpx.Response) -> bool:
 
 
 class TestWalk:
+    def test_documents_are_valid_even_with_nested_required_arguments(self) -> None:
+        # given a schema whose nested field takes a required argument (as Org.actionPage)
+        sdl = """
+        type Query { org(name: String!): Org, pages(ids: [Int!]): [Page!]! }
+        type Org { name: String!, page(name: String!, locale: String): Page }
+        type Page { id: Int!, org: Org }
+        union Any = Org | Page
+        type Mutation { touch(id: Int!, what: Any2): Boolean }
+        input Any2 { id: Int, filter: PageFilter }
+        input PageFilter { name: String, live: Boolean }
+        """
+        small = build_schema(sdl)
+        walker = Walker(small, Aim())
+        # when
+        documents = walker.all_documents(lambda op: False)
+        # then every document validates and declares what it uses
+        assert {d.operation for d in documents} == {"Query.org", "Query.pages", "Mutation.touch"}
+        for doc in documents:
+            assert validate(small, parse(doc.query)) == [], doc.query
+            assert "n0" in doc.variables or "page(" not in doc.query
+
     def test_the_skip_list_names_real_operations_with_reasons(self) -> None:
         # given
         operations = schema_operations()

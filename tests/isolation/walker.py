@@ -164,27 +164,47 @@ class Walker:
 
     # --- selections --------------------------------------------------------------------------
 
-    def selection(self, type_: GraphQLOutputType, depth: int = SELECTION_DEPTH) -> str:
+    def selection(
+        self,
+        type_: GraphQLOutputType,
+        nested: list[tuple[str, str, Any]],
+        depth: int = SELECTION_DEPTH,
+    ) -> str:
+        """Every field down to ``depth``; a field's required arguments become variables
+        (appended to ``nested`` as (name, type, value): the first candidate), the optional
+        ones keep their defaults."""
         named = get_named_type(type_)
         if is_leaf_type(named):
             return ""
         parts = ["__typename"]
         if isinstance(named, GraphQLUnionType):
             for member in self.schema.get_possible_types(named):
-                parts.append(f"... on {member.name} {self.selection(member, depth)}")
+                parts.append(f"... on {member.name} {self.selection(member, nested, depth)}")
         else:
             assert isinstance(named, GraphQLObjectType | GraphQLInterfaceType)
             for field_name, field in named.fields.items():
-                required = [n for n, a in field.args.items() if isinstance(a.type, GraphQLNonNull)]
-                assert not required, (
-                    f"{named.name}.{field_name} takes required arguments: teach the walker"
-                )
                 sub = get_named_type(field.type)
+                if not is_leaf_type(sub) and depth <= 0:
+                    continue
+                call = field_name + self._nested_arguments(named.name, field_name, field, nested)
                 if is_leaf_type(sub):
-                    parts.append(field_name)
-                elif depth > 0:
-                    parts.append(f"{field_name} {self.selection(field.type, depth - 1)}")
+                    parts.append(call)
+                else:
+                    parts.append(f"{call} {self.selection(field.type, nested, depth - 1)}")
         return "{ " + " ".join(parts) + " }"
+
+    def _nested_arguments(
+        self, parent: str, name: str, field: GraphQLField, nested: list[tuple[str, str, Any]]
+    ) -> str:
+        passed = []
+        for arg_name, arg in field.args.items():
+            if not isinstance(arg.type, GraphQLNonNull):
+                continue
+            variable = f"n{len(nested)}"
+            value = self.candidates(f"{parent}.{name}", arg_name, arg.type)[0]
+            nested.append((variable, str(arg.type), value))
+            passed.append(f"{arg_name}: ${variable}")
+        return f"({', '.join(passed)})" if passed else ""
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -205,13 +225,19 @@ class Walker:
         ]
         assignments = combine(slots) if slots else [{}]
         names = {n: f"a{i}" for i, n in enumerate(args)}
-        declared = ", ".join(f"${names[n]}: {a.type}" for n, a in args.items())
+        nested: list[tuple[str, str, Any]] = []
+        selection = self.selection(field.type, nested)
+        declared = ", ".join(
+            [f"${names[n]}: {a.type}" for n, a in args.items()]
+            + [f"${v}: {t}" for v, t, _ in nested]
+        )
         passed = ", ".join(f"{n}: ${names[n]}" for n in args)
         head = kind.lower() + (f"({declared})" if declared else "")
         call = name + (f"({passed})" if passed else "")
-        query = f"{head} {{ {call} {self.selection(field.type)} }}"
+        query = f"{head} {{ {call} {selection} }}"
+        fixed = {v: value for v, _, value in nested}
         return [
-            Document(coordinate, query, {names[n]: v for n, v in row.items()}, row)
+            Document(coordinate, query, {**{names[n]: v for n, v in row.items()}, **fixed}, row)
             for row in assignments
         ]
 
