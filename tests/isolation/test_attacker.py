@@ -665,12 +665,15 @@ def succeeded(doc: Document, response: httpx.Response) -> bool:
 
 class TestWalk:
     def test_documents_are_valid_even_with_nested_required_arguments(self) -> None:
-        # given a schema whose nested field takes a required argument (as Org.actionPage)
+        # given a schema whose nested field takes a required argument (as Org.actionPage),
+        # and a union whose members type a field differently
         sdl = """
-        type Query { org(name: String!): Org, pages(ids: [Int!]): [Page!]! }
+        type Query { org(name: String!): Org, pages(ids: [Int!]): [Page!]!, extra: Extra }
         type Org { name: String!, page(name: String!, locale: String): Page }
-        type Page { id: Int!, org: Org }
-        union Any = Org | Page
+        type Page { id: Int!, org: Org, live: Boolean!, owner: Org }
+        type Team { id: Int!, live: Boolean, owner: Page }
+        union Any = Org | Page | Team
+        type Extra { any: [Any!]! }
         type Mutation { touch(id: Int!, what: Any2): Boolean }
         input Any2 { id: Int, filter: PageFilter }
         input PageFilter { name: String, live: Boolean }
@@ -680,7 +683,12 @@ class TestWalk:
         # when
         documents = walker.all_documents(lambda op: False)
         # then every document validates and declares what it uses
-        assert {d.operation for d in documents} == {"Query.org", "Query.pages", "Mutation.touch"}
+        assert {d.operation for d in documents} == {
+            "Query.org",
+            "Query.pages",
+            "Query.extra",
+            "Mutation.touch",
+        }
         for doc in documents:
             assert validate(small, parse(doc.query)) == [], doc.query
             assert "n0" in doc.variables or "page(" not in doc.query

@@ -169,6 +169,7 @@ class Walker:
         type_: GraphQLOutputType,
         nested: list[tuple[str, str, Any]],
         depth: int = SELECTION_DEPTH,
+        used: dict[str, str] | None = None,
     ) -> str:
         """Every field down to ``depth``; a field's required arguments become variables
         (appended to ``nested`` as (name, type, value): the first candidate), the optional
@@ -178,8 +179,12 @@ class Walker:
             return ""
         parts = ["__typename"]
         if isinstance(named, GraphQLUnionType):
+            # members answer at the same level: a name two members type differently (or that
+            # selects objects) gets an alias, else the document does not validate
+            used: dict[str, str] = {}
             for member in self.schema.get_possible_types(named):
-                parts.append(f"... on {member.name} {self.selection(member, nested, depth)}")
+                inner = self.selection(member, nested, depth, used)
+                parts.append(f"... on {member.name} {inner}")
         else:
             assert isinstance(named, GraphQLObjectType | GraphQLInterfaceType)
             for field_name, field in named.fields.items():
@@ -187,6 +192,10 @@ class Walker:
                 if not is_leaf_type(sub) and depth <= 0:
                     continue
                 call = field_name + self._nested_arguments(named.name, field_name, field, nested)
+                if used is not None:
+                    shape = str(field.type) if is_leaf_type(sub) else f"{named.name}.{field_name}"
+                    if used.setdefault(field_name, shape) != shape:
+                        call = f"{field_name}_{named.name}: {call}"
                 if is_leaf_type(sub):
                     parts.append(call)
                 else:
