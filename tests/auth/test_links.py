@@ -179,8 +179,9 @@ class TestInviteStaff:
         accepted = await gql(ACCEPT, accept)
         again = await gql(ACCEPT, accept)
         # then it looks accepted (once), but only the address's owner sets its password
-        assert accepted["data"]["acceptInvitation"]["__typename"] == "SetPasswordSuccess"
-        assert again["data"]["acceptInvitation"]["errors"] == INVALID_LINK
+        assert accepted["data"]["acceptInvitation"]["__typename"].endswith("Success")
+        assert again["data"]["acceptInvitation"]["errors"][0]["code"] == "INVALID_LINK"
         assert not await _can_login(gql, existing.email, NEW_PASSWORD)
         assert await _can_login(gql, existing.email, "their own passphrase")
-        assert (await gql(RESET, accept))["data"]["resetPassword"]["errors"] == INVALID_LINK
+        reset = (await gql(RESET, accept))["data"]["resetPassword"]
+        assert reset["errors"][0]["code"] == "INVALID_LINK"
