@@ -71,5 +71,7 @@ def _handler(purpose: LinkPurpose) -> Callable[[Request], Awaitable[Response]]:
 
 
 routes: list[BaseRoute] = [
-    Route(f"/{PATHS[purpose]}", _handler(purpose), methods=["GET", "POST"]) for purpose in PATHS
+    # an invitation of an existing account (JOIN) is accepted on the invitation's page
+    Route(f"/{PATHS[purpose]}", _handler(purpose), methods=["GET", "POST"])
+    for purpose in (LinkPurpose.RESET_PASSWORD, LinkPurpose.INVITATION)
 ]

@@ -416,7 +416,8 @@ for _name in ("Mutation.addActionContact", "Mutation.addAction", "Mutation.linkA
         _name,
         Operation(
             document=None,
-            covered_by="tests/intake (public: anyone may sign; what it writes is the test)",
+            covered_by="tests/intake (public: anyone may sign; what it writes is the test); "
+            "tests/isolation/test_attacker.py (aimed at victims, as every attacker subject)",
         ),
     )
 
@@ -454,7 +455,11 @@ for _name in (
 ):
     register(
         _name,
-        Operation(document=None, covered_by="tests/delivery/test_api.py (by connector/org)"),
+        Operation(
+            document=None,
+            covered_by="tests/delivery/test_api.py (by connector/org); "
+            "tests/isolation/test_attacker.py (another org's connector and delivery ids)",
+        ),
     )
 
 # --- erasure --------------------------------------------------------------------------------
@@ -462,7 +467,8 @@ register(
     "Mutation.requestErasure",
     Operation(
         document=None,
-        covered_by="tests/delivery/test_erasure.py (only an org holding the supporter's copy)",
+        covered_by="tests/delivery/test_erasure.py (only an org holding the supporter's copy); "
+        "tests/isolation/test_attacker.py TestErasure (an org erases only its own copy)",
     ),
 )
 register(
@@ -470,6 +476,6 @@ register(
     Operation(
         document=None,
         covered_by="tests/delivery/test_erasure.py (public: the answer is constant, the link "
-        "goes to the address)",
+        "goes to the address); tests/isolation/test_attacker.py (the walk)",
     ),
 )
