@@ -33,8 +33,9 @@ from tests.servers import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 5
-HEALTHZ_BOUND = 0.1  # 95% of the probes
-HEALTHZ_MAX = 0.5
+# stall detectors, not speed targets (a blocked loop made /healthz wait minutes)
+HEALTHZ_BOUND = 0.5  # 95% of the probes
+HEALTHZ_MAX = 2.0
 
 
 @pytest.fixture
