@@ -170,9 +170,9 @@ async def unroll_supporter(conn: AsyncConnection, supporter_id: int) -> None:
         await conn.execute(_UNROLL, {"ids": rolled})
 
 
-def pending_actions(conn: Connection) -> int:
-    """Actions not rolled up yet (an operator's gauge of the roll-up's lag)."""
-    return int(conn.execute(text("SELECT count(*) FROM stat_queue")).scalar_one())
+async def queued_actions(conn: AsyncConnection) -> int:
+    """Actions not rolled up yet (an operator's gauge of the roll-up's lag, /metrics)."""
+    return int((await conn.execute(text("SELECT count(*) FROM stat_queue"))).scalar_one())
 
 
 # --- reading ------------------------------------------------------------------------------------
