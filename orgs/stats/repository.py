@@ -204,7 +204,9 @@ _WINDOW = (
 )
 _PENDING = _FACTS.format(
     where=(
-        "a.id IN (SELECT action_id FROM stat_queue WHERE campaign_id = :campaign_id)"
+        # ANY(ARRAY(...)): the queued ids first, then one index probe each, whatever the
+        # planner believes of the queue (its statistics go stale as it fills and drains)
+        "a.id = ANY(ARRAY(SELECT action_id FROM stat_queue WHERE campaign_id = :campaign_id))"
         " AND (CAST(:org_id AS bigint) IS NULL OR a.org_id = :org_id)"
     )
 )
