@@ -9,19 +9,21 @@ and status check make a duplicate harmless.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import structlog
 from sqlalchemy import Engine
 
 from orgs.outbox import repository
+from workers.loop import Loop
 from workers.metrics import ENQUEUED
 
 log = structlog.get_logger(__name__)
 
 
-class Relay:
+class Relay(Loop):
+    name = "outbox-relay"
+
     def __init__(
         self,
         engine: Engine,
@@ -31,13 +33,11 @@ class Relay:
         idle_seconds: float = 0.5,
         stale_seconds: int = repository.STALE_QUEUED_SECONDS,
     ) -> None:
+        super().__init__(idle_seconds=idle_seconds)
         self.engine = engine
         self.enqueue = enqueue
         self.batch = batch
-        self.idle_seconds = idle_seconds
         self.stale_seconds = stale_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def relay_once(self) -> int:
         """Claim due rows, hand them to the broker, commit; the number relayed."""
@@ -60,21 +60,5 @@ class Relay:
         ENQUEUED.inc(len(ids) - len(unsent))
         return len(ids) - len(unsent)
 
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                relayed = self.relay_once()
-            except Exception:  # the database or broker is down: try again shortly
-                log.exception("relay.error")
-                relayed = 0
-            if relayed < self.batch:
-                self._stop.wait(self.idle_seconds)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+    def once(self) -> bool:
+        return self.relay_once() >= self.batch

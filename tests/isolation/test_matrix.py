@@ -118,6 +118,7 @@ async def build_world(
         delivery=lead if state.lead_delivers else None,
         email="signer@example.net",
     )
+    await f.make_audit_event(session, lead, "partner.invite", details={"org": b.name})
     subjects: dict[str, Subject] = {registry.ANONYMOUS: ANONYMOUS}
     for role in registry.STAFF_ROLES:
         user = await f.make_user(session)
