@@ -30,6 +30,7 @@ from hub.widget_routes import routes as widget_routes
 from orgs.crypto import Keyring
 from orgs.identity.service import authenticate
 from resolvers.context import Context, jwt_keys_for
+from schema.proca import proca_schema
 from schema.schema import schema
 
 
@@ -41,8 +42,16 @@ class HubGraphQL(GraphQL[Context, None]):
     JSON error (hub/bodies.py), never a plain-text or 500 answer.
     """
 
-    def __init__(self, *, uow: UnitOfWork, settings: Settings, keyring: Keyring, **kw: Any):
-        super().__init__(schema, **kw)
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        settings: Settings,
+        keyring: Keyring,
+        graphql_schema: Any = schema,
+        **kw: Any,
+    ):
+        super().__init__(graphql_schema, **kw)
         self.uow = uow
         self.settings = settings
         self.keyring = keyring
@@ -154,6 +163,15 @@ def create_app(
         graphql_ide="graphiql" if graphiql else None,
         allow_queries_via_get=True,
     )
+    # Proca's dialect of the same operations, at Proca's own path (schema/proca.py)
+    proca = HubGraphQL(
+        uow=uow,
+        settings=settings,
+        keyring=keyring,
+        graphql_schema=proca_schema,
+        graphql_ide=None,
+        allow_queries_via_get=True,
+    )
     expected_head = head_revision()
 
     async def healthz(request: Request) -> Response:
@@ -199,6 +217,7 @@ def create_app(
             FastIntake(graphql, uow=uow, settings=settings, keyring=keyring),
             methods=["GET", "POST", "OPTIONS"],
         ),
+        Route("/api", proca, methods=["GET", "POST", "OPTIONS"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
