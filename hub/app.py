@@ -21,7 +21,15 @@ from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
-from hub import account_routes, bodies, confirm_routes, export_routes, form_routes, sso_routes
+from hub import (
+    account_routes,
+    bodies,
+    confirm_routes,
+    export_routes,
+    form_routes,
+    osdi_routes,
+    sso_routes,
+)
 from hub.db import Database, UnitOfWork
 from hub.fast_intake import FastIntake
 from hub.migrate import head_revision
@@ -226,6 +234,7 @@ def create_app(
         *form_routes.routes,
         *confirm_routes.routes,
         *account_routes.routes,
+        *osdi_routes.routes,
         *widget_routes,
         *(extra_routes or []),
     ]

@@ -25,6 +25,7 @@ TOKEN_SCOPES = (
     "partners:write",
     "contacts:read",
     "contacts:export",
+    "signatures:write",
     "connectors:write",
     "tokens:write",
     "staff:write",
