@@ -18,6 +18,8 @@ from orgs.public.service import OrgSupporters, PublicAction
 from resolvers import public
 from resolvers.context import Context
 
+cache_publicly = public.cache_publicly
+
 
 def is_member(ctx: Context, org_id: int) -> bool:
     return org_id in ctx.scope.member_org_ids()

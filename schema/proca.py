@@ -504,6 +504,8 @@ class ProcaQuery:
         if found is None:
             raise not_found()
         rows, private = found
+        if not private:
+            resolvers.cache_publicly(info.context)  # Proca's counter reads with GET
         return (PrivateActionPage if private else PublicActionPage).from_rows(*rows)
 
 
