@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLError
-
 from orgs.campaigns import coalition
 from orgs.campaigns.service import campaign_phase
-from orgs.errors import DomainError
 from orgs.intake.repository import Counts
 from orgs.models import ActionPage, Campaign, Org
 from orgs.pages import repository as pages
@@ -70,33 +67,13 @@ async def own_pages_in(ctx: Context, campaign: Campaign) -> list[tuple[ActionPag
     return await pages.member_pages_in_campaign(await ctx.session(), ctx.scope, campaign.id)
 
 
-def _proca_errors(error: DomainError) -> GraphQLError:
-    """A service's problems in Proca's shape: ``field: message``, the first one raised with
-    the others attached (schema.extensions.InputErrors adds them to the answer)."""
-    from schema.intake import InputError
-
-    located = [
-        GraphQLError(
-            f"{'.'.join(p.field[1:])}: {p.message}",
-            path=["updateActionPage", *p.field],
-            extensions={"code": "not_found" if p.code.value == "NOT_FOUND" else "bad_arg"},
-        )
-        for p in error.problems
-    ]
-    first = InputError(located[0].message, path=located[0].path, extensions=located[0].extensions)
-    first.more = located[1:]
-    return first
-
-
 async def update_page(
     ctx: Context, row: ActionPage, *, locale: str | None, proca_config: Any
 ) -> ActionPage:
     """Save a page's locale and its Proca config (``config.proca``), through the same service
-    (and checks) as ``updateActionPage`` on /graphql; the hub widget's keys stay as they are."""
+    (and checks) as ``updateActionPage`` on /graphql; the hub widget's keys stay as they are.
+    Raises the service's DomainError."""
     config = None if proca_config is None else {**(row.config or {}), "proca": proca_config}
-    try:
-        return await coalition.update_action_page(
-            await ctx.session(), ctx.scope, row.name, config=config, locale=locale
-        )
-    except DomainError as error:
-        raise _proca_errors(error) from None
+    return await coalition.update_action_page(
+        await ctx.session(), ctx.scope, row.name, config=config, locale=locale
+    )

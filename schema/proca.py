@@ -33,6 +33,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from orgs.campaigns.service import campaign_phase
+from orgs.errors import DomainError
 from orgs.intake.repository import Counts
 from orgs.models import ActionPage as PageRow
 from orgs.models import Campaign as CampaignRow
@@ -43,7 +44,7 @@ from resolvers import proca as resolvers
 from resolvers.context import Context
 from schema.errors import MASKED_MESSAGE, PlainSchema, should_mask
 from schema.extensions import InputErrors, TextGate, UnitOfWork
-from schema.intake import IntakeMutation
+from schema.intake import InputError, IntakeMutation
 from schema.introspection import IntrospectionGate
 from schema.limits import CostLimits, DocumentLimits, DocumentValidation
 from schema.scalars import JsonValue
@@ -485,6 +486,22 @@ def _unchanged(page: PrivateActionPage, input: ActionPageInput) -> list[str]:
     return changed
 
 
+def _proca_errors(error: DomainError) -> GraphQLError:
+    """A service's problems in Proca's shape: ``field: message``, the first one raised with
+    the others attached (schema.extensions.InputErrors adds them to the answer)."""
+    located = [
+        GraphQLError(
+            f"{'.'.join(p.field[1:])}: {p.message}",
+            path=["updateActionPage", *p.field],
+            extensions={"code": "not_found" if p.code.value == "NOT_FOUND" else "bad_arg"},
+        )
+        for p in error.problems
+    ]
+    first = InputError(located[0].message, path=located[0].path, extensions=located[0].extensions)
+    first.more = located[1:]
+    return first
+
+
 def _one_identifier(id: int | None, name: str | None) -> None:
     if (id is None) == (name is None):
         raise bad_arg("Provide exactly one identifier argument")
@@ -533,9 +550,12 @@ class ProcaMutation:
         changed = _unchanged(page, input)
         if changed:
             raise bad_arg(f"Not kept by this server, send them unchanged: {', '.join(changed)}")
-        updated = await resolvers.update_page(
-            info.context, page.page, locale=input.locale, proca_config=input.config
-        )
+        try:
+            updated = await resolvers.update_page(
+                info.context, page.page, locale=input.locale, proca_config=input.config
+            )
+        except DomainError as error:
+            raise _proca_errors(error) from None
         return PrivateActionPage.from_rows(updated, *found[0][1:])
 
 
