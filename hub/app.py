@@ -21,7 +21,15 @@ from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
-from hub import account_routes, bodies, confirm_routes, export_routes, form_routes, sso_routes
+from hub import (
+    account_routes,
+    bodies,
+    confirm_routes,
+    export_routes,
+    form_routes,
+    osdi_routes,
+    sso_routes,
+)
 from hub.db import Database, UnitOfWork
 from hub.fast_intake import FastIntake
 from hub.migrate import head_revision
@@ -30,6 +38,7 @@ from hub.widget_routes import routes as widget_routes
 from orgs.crypto import Keyring
 from orgs.identity.service import authenticate
 from resolvers.context import Context, jwt_keys_for
+from schema.proca import proca_schema
 from schema.schema import schema
 
 
@@ -41,8 +50,16 @@ class HubGraphQL(GraphQL[Context, None]):
     JSON error (hub/bodies.py), never a plain-text or 500 answer.
     """
 
-    def __init__(self, *, uow: UnitOfWork, settings: Settings, keyring: Keyring, **kw: Any):
-        super().__init__(schema, **kw)
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        settings: Settings,
+        keyring: Keyring,
+        graphql_schema: Any = schema,
+        **kw: Any,
+    ):
+        super().__init__(graphql_schema, **kw)
         self.uow = uow
         self.settings = settings
         self.keyring = keyring
@@ -154,6 +171,15 @@ def create_app(
         graphql_ide="graphiql" if graphiql else None,
         allow_queries_via_get=True,
     )
+    # Proca's dialect of the same operations, at Proca's own path (schema/proca.py)
+    proca = HubGraphQL(
+        uow=uow,
+        settings=settings,
+        keyring=keyring,
+        graphql_schema=proca_schema,
+        graphql_ide=None,
+        allow_queries_via_get=True,
+    )
     expected_head = head_revision()
 
     async def healthz(request: Request) -> Response:
@@ -204,6 +230,7 @@ def create_app(
             FastIntake(graphql, uow=uow, settings=settings, keyring=keyring),
             methods=["GET", "POST", "OPTIONS"],
         ),
+        Route("/api", proca, methods=["GET", "POST", "OPTIONS"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
@@ -212,6 +239,7 @@ def create_app(
         *form_routes.routes,
         *confirm_routes.routes,
         *account_routes.routes,
+        *osdi_routes.routes,
         *widget_routes,
         *(extra_routes or []),
     ]

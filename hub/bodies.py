@@ -89,7 +89,9 @@ def body_limits(settings: Settings) -> tuple[tuple[str, int], ...]:
     """(path prefix, limit in bytes) per route, most specific first; "" is every other route."""
     return (
         ("/graphql", settings.graphql_max_body_bytes),
+        ("/api", settings.graphql_max_body_bytes),  # Proca's dialect of /graphql
         ("/act/", settings.form_max_body_bytes),
+        ("/osdi/", settings.osdi_max_body_bytes),
         ("", settings.max_body_bytes),
     )
 

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of the no-JavaScript form post, POST /act/{id}.",
     )
+    osdi_max_body_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Largest body of an OSDI request, POST /osdi/v1/petitions/{id}/signatures.",
+    )
     max_body_bytes: int = Field(
         default=4 * 1024,
         ge=0,

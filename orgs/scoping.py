@@ -325,6 +325,61 @@ def ref_reaches(*, issued_org_id: int, page_org_id: int, age_seconds: float, ttl
     return issued_org_id == page_org_id and age_seconds < ttl
 
 
+#: What anyone may read of a campaign's recent actions (Proca's ``campaign.actions``): the
+#: action's id, type, time and the supporter's country; of its custom fields only the keys
+#: the campaign lists as public (:func:`public_action_keys`). Never a contact field.
+PUBLIC_ACTION_FIELDS: tuple[str, ...] = ("id", "actionType", "createdAt", "country")
+_NEVER_PUBLIC = frozenset(
+    key.lower()
+    for key in (
+        "firstName",
+        "lastName",
+        "name",
+        "email",
+        "phone",
+        "birthDate",
+        "address",
+        "postcode",
+        "street",
+        "streetNumber",
+        "locality",
+        "region",
+        "contactRef",
+        "ref",
+    )
+)
+MAX_PUBLIC_ACTIONS = 100
+
+
+def public_action_keys(campaign_config: Mapping[str, Any], action_type: str) -> list[str]:
+    """Custom field keys of ``action_type`` actions that the campaign publishes.
+
+    The lead lists them in the campaign config as ``"publicActions": ["<type>:<key>", ...]``
+    (Proca's format); a contact field name is never public, even when listed (a person may
+    have typed their address into a custom field of that name).
+    """
+    listed = campaign_config.get("publicActions")
+    if not isinstance(listed, list):
+        return []
+    keys = []
+    for item in listed:
+        if not isinstance(item, str):
+            continue
+        kind, sep, key = item.partition(":")
+        if sep and kind == action_type and key and key.lower() not in _NEVER_PUBLIC:
+            keys.append(key)
+    return sorted(set(keys))
+
+
+def public_custom_fields(custom_fields: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+    """The public part of an action's custom fields: the listed keys whose values are text."""
+    return {
+        key: custom_fields[key]
+        for key in keys
+        if isinstance(custom_fields.get(key), str | int | float | bool)
+    }
+
+
 def visibility_reference() -> str:
     """The rule as one Markdown table (embedded in docs/permissions.md; a test checks)."""
     delivery = ", ".join(
@@ -353,8 +408,10 @@ def visibility_reference() -> str:
         (
             "any other org, a removed or left partner for new signatures, anyone anonymous",
             "none",
-            "none (aggregate counts only)",
-            "",
+            "aggregate counts; the campaign's recent actions: "
+            f"{', '.join(PUBLIC_ACTION_FIELDS)} and the custom fields the campaign lists as "
+            "public (never a contact field)",
+            "public reads (Proca's `campaign.actions`)",
         ),
     ]
     lines = [

@@ -189,5 +189,12 @@ def can_manage_tokens(subject: Subject, org_id: int) -> Decision:
     return _needs(subject, org_id, Permission.MANAGE_TOKENS, "API tokens")
 
 
+def can_record_signatures(subject: Subject, org_id: int) -> Decision:
+    """Post signatures to the org's own pages with its tools (OSDI, an API token)."""
+    if Permission.RECORD_SIGNATURES in subject.permissions_in(org_id):
+        return ALLOWED
+    return Denied("recording signatures needs the RECORD_SIGNATURES permission in this org")
+
+
 def can_manage_org(subject: Subject, org_id: int) -> Decision:
     return _needs(subject, org_id, Permission.MANAGE_ORG, "the org's settings")

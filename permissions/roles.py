@@ -14,6 +14,7 @@ class Permission(Flag):
     MANAGE_PARTNERS = auto()
     READ_CONTACTS = auto()
     EXPORT_CONTACTS = auto()
+    RECORD_SIGNATURES = auto()  # OSDI: an org's own tools post signatures to its pages
     MANAGE_CONNECTORS = auto()
     MANAGE_TOKENS = auto()
     MANAGE_STAFF = auto()
@@ -35,7 +36,8 @@ ROLE_PERMISSIONS: dict[StaffRole, Permission] = {
     | Permission.MANAGE_CONNECTORS,
     StaffRole.INTEGRATOR: Permission.VIEW_STATS
     | Permission.MANAGE_CONNECTORS
-    | Permission.MANAGE_TOKENS,
+    | Permission.MANAGE_TOKENS
+    | Permission.RECORD_SIGNATURES,
     StaffRole.VIEWER: Permission.VIEW_STATS,
 }
 
@@ -48,6 +50,7 @@ SCOPE_PERMISSIONS: dict[str, Permission] = {
     "partners:write": Permission.MANAGE_PARTNERS,
     "contacts:read": Permission.READ_CONTACTS,
     "contacts:export": Permission.EXPORT_CONTACTS,
+    "signatures:write": Permission.RECORD_SIGNATURES,
     "connectors:write": Permission.MANAGE_CONNECTORS,
     "tokens:write": Permission.MANAGE_TOKENS,
     "staff:write": Permission.MANAGE_STAFF,

@@ -30,7 +30,18 @@ log = structlog.get_logger(__name__)
 
 # Errors whose message is meant for the caller; anything else is a bug and gets masked.
 EXPOSED_CODES = frozenset(
-    {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "RATE_LIMITED"}
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "BAD_USER_INPUT",
+        "NOT_FOUND",
+        "RATE_LIMITED",
+        # Proca's codes, answered in its dialect (/api, schema/proca.py)
+        "not_found",
+        "bad_arg",
+        "unauthorized",
+        "permission_denied",
+    }
 )
 
 MASKED_MESSAGE = "Unexpected error."  # what MaskErrors answers by default
@@ -96,8 +107,8 @@ def report(error: GraphQLError, execution_context: ExecutionContext | None = Non
         error.message = MASKED_MESSAGE
 
 
-class Schema(strawberry.federation.Schema):
-    """The federation schema, reporting errors through ``report`` instead of strawberry's logger.
+class _Reporting:
+    """Errors reported through ``report`` instead of strawberry's logger.
 
     strawberry calls ``process_errors`` once per error list, before extensions (MaskErrors)
     see the result, for parse, validation, variable and execution errors alike.
@@ -108,3 +119,11 @@ class Schema(strawberry.federation.Schema):
     ) -> None:
         for error in errors:
             report(error, execution_context)
+
+
+class Schema(_Reporting, strawberry.federation.Schema):
+    """The federation schema (the hub's own API), reporting errors through ``report``."""
+
+
+class PlainSchema(_Reporting, strawberry.Schema):
+    """A schema that is no subgraph (Proca's dialect), reporting errors through ``report``."""

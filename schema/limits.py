@@ -380,14 +380,17 @@ class CostLimits(SchemaExtension):
 
 
 class _Parsed:
-    """A cached document and its validation results by rule set."""
+    """A cached document and its validation results by schema and rule set (the hub serves
+    two schemas, /graphql and Proca's /api: the same text may be valid in one only)."""
 
     __slots__ = ("document", "tokens", "validations")
 
     def __init__(self, document: DocumentNode) -> None:
         self.document = document
         self.tokens = document.token_count
-        self.validations: dict[tuple[type[ASTValidationRule], ...], list[GraphQLError]] = {}
+        self.validations: dict[
+            tuple[int, tuple[type[ASTValidationRule], ...]], list[GraphQLError]
+        ] = {}
 
 
 class DocumentCache:
@@ -535,14 +538,15 @@ class DocumentValidation(SchemaExtension):
                 entry = DOCUMENTS.get((context.query, max_tokens))
                 if entry is not None and entry.document is not document:
                     entry = None
-            errors = entry.validations.get(rules) if entry is not None else None
+            graphql_schema = context.schema._schema
+            key = (id(graphql_schema), rules)  # schemas live as long as the process
+            errors = entry.validations.get(key) if entry is not None else None
             if errors is None:
-                graphql_schema = context.schema._schema
                 if len(context.query or "") <= INLINE_BYTES:
                     errors = validate_document(graphql_schema, document, rules)
                 else:
                     errors = await _off_loop(validate_document, graphql_schema, document, rules)
                 if entry is not None:
-                    entry.validations[rules] = errors
+                    entry.validations[key] = errors
             context.pre_execution_errors = list(errors)
         yield

@@ -123,7 +123,11 @@ class PublicCampaign:
         return PublicStats.from_counts(await public.campaign_counts(info.context, self.id))
 
 
-@strawberry.type
+@strawberry.federation.type(
+    keys=["id"],
+    description="A live or closed action page, as the public sees it (a federation entity: "
+    "any subgraph may reference it by id; a draft or unknown page resolves to null).",
+)
 class ActionPage:
     id: int
     name: str
@@ -141,6 +145,21 @@ class ActionPage:
             return PublicStats.from_counts(Counts(**frozen["pages"][str(self.id)]))
         return PublicStats.from_counts(await public.page_counts(info.context, self.id))
 
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: int) -> ActionPage | None:
+        """``_entities``: the same page ``actionPage(id)`` answers anyone, else null."""
+        return await visible_page(info, page_id=int(id))
+
+
+async def visible_page(
+    info: Info[Context, None], *, page_id: int | None = None, name: str | None = None
+) -> ActionPage | None:
+    """A page the public may see (live or closed, its campaign neither draft nor scheduled)."""
+    found = await public.action_page(info.context, page_id, name)
+    if found is None or campaign_phase(found[2]) in ("draft", "scheduled"):
+        return None
+    return _public_page(*found)
+
 
 @strawberry.type
 class PublicQuery:
@@ -148,11 +167,9 @@ class PublicQuery:
     async def action_page(
         self, info: Info[Context, None], id: int | None = None, name: str | None = None
     ) -> ActionPage | None:
-        found = await public.action_page(info.context, id, name)
+        page = await visible_page(info, page_id=id, name=name)
         public.cache_publicly(info.context)
-        if found is None or campaign_phase(found[2]) in ("draft", "scheduled"):
-            return None
-        return _public_page(*found)
+        return page
 
 
 def _public_page(page: PageRow, org: OrgRow, campaign: CampaignRow, lead: OrgRow) -> ActionPage:

@@ -7,6 +7,7 @@ The printed SDL is committed as schema/schema.graphql (a test keeps them equal).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 import strawberry
 from strawberry.extensions import MaskErrors
@@ -23,8 +24,9 @@ from schema.contacts import (
     PublicErasureMutation,
 )
 from schema.delivery import DeliveryMutation, DeliveryQuery
-from schema.errors import MASKED_MESSAGE, Schema, should_mask
+from schema.errors import MASKED_MESSAGE, should_mask
 from schema.extensions import InputErrors, TextGate, UnitOfWork
+from schema.federation import FederatedSchema
 from schema.intake import IntakeMutation
 from schema.introspection import IntrospectionGate
 from schema.limits import CostLimits, DocumentLimits, DocumentValidation
@@ -64,11 +66,18 @@ MUTATIONS: tuple[type, ...] = (
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
+#: The lowest Apollo Federation version the schema needs: it uses only ``@key``, which
+#: federation v2.0 defines. Composers refuse links newer than they know (The Guild's, which
+#: Hive Gateway uses, refused v2.11); tests/federation/test_composition.py checks this is the
+#: minimum of every federation directive in use.
+FEDERATION_VERSION: Final = "2.0"
+
 
 def _build() -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
-    return Schema(
+    return FederatedSchema(
+        federation_version=FEDERATION_VERSION,
         config=StrawberryConfig(scalar_map={JsonValue: Json}),
         query=query,
         mutation=mutation,

@@ -117,7 +117,7 @@
   function checkConfig(c) {
     if (!isObj(c)) return 'config';
     const known = ['fields', 'customFields', 'theme', 'counter', 'share', 'consent', 'redirectUrl',
-      'text', 'rememberMe', 'defaultCountry', 'actionType', 'heading', 'altcha'];
+      'text', 'rememberMe', 'defaultCountry', 'actionType', 'heading', 'altcha', 'proca'];
     for (const k in c) if (!known.includes(k)) return k;
     const f = c.fields;
     if (f != null) {

@@ -53,6 +53,8 @@ class RequestMeta:
     flagged: str | None = None  # already judged suspicious by the transport (honeypot, ...)
     origin: str | None = None  # the browser's Origin header, when it sent one
     altcha: str | None = None  # the X-Altcha proof-of-work solution, when the page asks
+    # the org whose API token sent it (OSDI): its own tools are asked no proof of work
+    token_org_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,11 @@ async def _flag(
 ) -> str | None:
     if meta.flagged:
         return meta.flagged
-    if page.altcha and not altcha.verify(options.keyring, meta.altcha):
+    if (
+        page.altcha
+        and meta.token_org_id != page.org_id
+        and not altcha.verify(options.keyring, meta.altcha)
+    ):
         return "altcha"
     if options.limiter is None:
         return None
@@ -188,8 +194,13 @@ async def add_action_contact(
     tracking: dict[str, Any] | None = None,
     contact_ref: str | None = None,
     meta: RequestMeta | None = None,
+    thank_you: bool = True,
 ) -> Receipt:
-    """Record a signature (see the module docstring for the guarantees)."""
+    """Record a signature (see the module docstring for the guarantees).
+
+    ``thank_you=False`` plans no thank-you mail (an OSDI client's own autoresponse); a
+    double opt-in confirmation is mailed all the same.
+    """
     meta = meta or RequestMeta()
     page = await live_page(conn, page_id)
     check_origin(page, options, meta)
@@ -277,7 +288,9 @@ async def add_action_contact(
         ),
     )
     if result.action_id is not None and flagged is None:
-        await _plan_outbox(conn, page, supporter, result, waiting=waiting, mails=True)
+        await _plan_outbox(
+            conn, page, supporter, result, waiting=waiting, mails=True, thank_you=thank_you
+        )
     return Receipt(new_ref, first_name, referral_code, result.action_id, flagged)
 
 
@@ -289,6 +302,7 @@ async def _plan_outbox(
     *,
     waiting: bool,
     mails: bool,
+    thank_you: bool = True,
 ) -> None:
     await plan_deliveries(
         conn,
@@ -302,7 +316,7 @@ async def _plan_outbox(
         return
     if waiting:
         event = DeliveryEvent.CONFIRMATION_MAIL
-    elif page.thank_you_email:
+    elif page.thank_you_email and thank_you:
         event = DeliveryEvent.THANK_YOU_MAIL
     else:
         return

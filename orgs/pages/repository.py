@@ -76,3 +76,43 @@ async def member_page_by_id(session: AsyncSession, scope: Scope, page_id: int) -
         )
     )
     return result.scalar_one_or_none()
+
+
+async def member_page_view(
+    session: AsyncSession, scope: Scope, *, page_id: int | None = None, name: str | None = None
+) -> PublicPage | None:
+    """A page of one of the subject's orgs, whatever its status, with its org, campaign and
+    lead org (the owner's view of its page); None for any other page."""
+    ids = scope.member_org_ids()
+    if not ids or (page_id is None and name is None):
+        return None
+    lead = aliased(Org)
+    query = (
+        select(ActionPage, Org, Campaign, lead)
+        .join(Org, col(Org.id) == col(ActionPage.org_id))
+        .join(Campaign, col(Campaign.id) == col(ActionPage.campaign_id))
+        .join(lead, col(lead.id) == col(Campaign.org_id))
+        .where(col(ActionPage.org_id).in_(sorted(ids)))
+    )
+    if page_id is not None:
+        query = query.where(col(ActionPage.id) == page_id)
+    if name is not None:
+        query = query.where(col(ActionPage.name) == name)
+    row = (await session.execute(query)).first()
+    return (row[0], row[1], row[2], row[3]) if row is not None else None
+
+
+async def member_pages_in_campaign(
+    session: AsyncSession, scope: Scope, campaign_id: int
+) -> list[tuple[ActionPage, Org]]:
+    """The subject's orgs' pages in a campaign, with their org."""
+    ids = scope.member_org_ids()
+    if not ids:
+        return []
+    result = await session.execute(
+        select(ActionPage, Org)
+        .join(Org, col(Org.id) == col(ActionPage.org_id))
+        .where(col(ActionPage.campaign_id) == campaign_id, col(ActionPage.org_id).in_(sorted(ids)))
+        .order_by(col(ActionPage.id))
+    )
+    return [(page, org) for page, org in result.all()]

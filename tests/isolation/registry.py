@@ -25,6 +25,7 @@ TOKEN_SCOPES = (
     "partners:write",
     "contacts:read",
     "contacts:export",
+    "signatures:write",
     "connectors:write",
     "tokens:write",
     "staff:write",
@@ -150,7 +151,11 @@ def _lead_mutation(op: str, scope: str, inputs: Callable[[World], dict[str, Any]
 register("Query._service", Operation(document="{ _service { sdl } }", allowed=everyone))
 register(
     "Query._entities",
-    Operation(document=None, covered_by="tests/foundation (entity references use the scope)"),
+    Operation(
+        document=None,
+        covered_by="tests/foundation/test_federation.py (members' entities use the scope); "
+        "tests/federation/test_entities.py (the public page entity, hostile representations)",
+    ),
 )
 register(
     "Query.actionPage",

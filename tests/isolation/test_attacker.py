@@ -236,6 +236,8 @@ class VictimAim(Aim):
             {"__typename": "Org", "name": w.lead.name},
             {"__typename": "OrgActionPage", "id": w.page_a.id},
             {"__typename": "OrgActionPage", "id": w.page_lead.id},
+            {"__typename": "ActionPage", "id": w.page_a.id},
+            {"__typename": "ActionPage", "id": w.page_a2.id},
         ]
 
     def values(self, coordinate: str, name: str, type_: GraphQLInputType) -> Candidates | None:

@@ -181,9 +181,10 @@ class Walker:
         if is_leaf_type(named):
             return ""
         parts = ["__typename"]
-        if isinstance(named, GraphQLUnionType):
+        if isinstance(named, GraphQLUnionType | GraphQLInterfaceType):
             # members answer at the same level: a name two members type differently (or that
-            # selects objects) gets an alias, else the document does not validate
+            # selects objects) gets an alias, else the document does not validate; an
+            # interface's members too, so that their own fields are asked (Proca's dialect)
             used: dict[str, str] = {}
             for member in self.schema.get_possible_types(named):
                 inner = self.selection(member, nested, depth, used)
