@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orgs.crypto import Keyring
+from orgs.intake import repository as intake
 from orgs.intake.service import IntakeOptions, Receipt, RequestMeta, add_action, add_action_contact
 from orgs.models import ActionPage, Connector, ConnectorKind, utcnow
 
@@ -181,26 +181,10 @@ async def _add_failing_crm(session: AsyncSession, org_id: int) -> None:
     await session.flush()
 
 
-_BACKDATE_ACTIONS = text(
-    "UPDATE action a SET created_at = v.at FROM unnest(CAST(:ids AS bigint[]), "
-    "CAST(:ats AS timestamptz[])) AS v(id, at) WHERE a.id = v.id"
-).bindparams(bindparam("ids"), bindparam("ats"))
-_BACKDATE_PEOPLE = (
-    "UPDATE supporter s SET created_at = f.at FROM (SELECT supporter_id, min(created_at) AS at "
-    "FROM action WHERE id = ANY(CAST(:ids AS bigint[])) GROUP BY supporter_id) f "
-    "WHERE s.id = f.supporter_id",
-    "UPDATE contact c SET created_at = s.created_at FROM supporter s "
-    "WHERE s.id = c.supporter_id AND s.id IN (SELECT supporter_id FROM action "
-    "WHERE id = ANY(CAST(:ids AS bigint[])))",
-)
-
-
 async def _backdate(conn: AsyncConnection, action_ids: list[int], rng: random.Random) -> None:
     """Spread the actions, in the order they were made, over the last ``DAYS`` days."""
     if not action_ids:
         return
     now = utcnow()
     ats = sorted(now - timedelta(days=_days_ago(rng)) for _ in action_ids)
-    await conn.execute(_BACKDATE_ACTIONS, {"ids": action_ids, "ats": ats})
-    for statement in _BACKDATE_PEOPLE:
-        await conn.execute(text(statement), {"ids": action_ids})
+    await intake.backdate_actions(conn, action_ids, ats)

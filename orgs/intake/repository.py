@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -598,3 +599,27 @@ async def uncount_supporter(conn: AsyncConnection, supporter_id: int) -> None:
     """
     await stats.unroll_supporter(conn, supporter_id)
     await conn.execute(_UNCOUNT, {"id": supporter_id})
+
+
+# --- the demo's history (orgs/demo_history.py) --------------------------------------------------
+
+_BACKDATE = (
+    "UPDATE action a SET created_at = v.at FROM unnest(CAST(:ids AS bigint[]), "
+    "CAST(:ats AS timestamptz[])) AS v(id, at) WHERE a.id = v.id",
+    "UPDATE supporter s SET created_at = f.at FROM (SELECT supporter_id, min(created_at) AS at "
+    "FROM action WHERE id = ANY(CAST(:ids AS bigint[])) GROUP BY supporter_id) f "
+    "WHERE s.id = f.supporter_id",
+    "UPDATE contact c SET created_at = s.created_at FROM supporter s "
+    "WHERE s.id = c.supporter_id AND s.id IN (SELECT supporter_id FROM action "
+    "WHERE id = ANY(CAST(:ids AS bigint[])))",
+)
+
+
+async def backdate_actions(
+    conn: AsyncConnection, action_ids: list[int], ats: list[datetime]
+) -> None:
+    """Move actions (and their supporters' and contacts' first dates) back in time: the
+    demo's made-up month. Before the roll-up sums them (it reads their day then)."""
+    params: dict[str, Any] = {"ids": action_ids, "ats": ats}
+    for statement in _BACKDATE:
+        await conn.execute(text(statement), params)
