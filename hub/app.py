@@ -21,7 +21,15 @@ from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
-from hub import account_routes, bodies, confirm_routes, export_routes, form_routes, sso_routes
+from hub import (
+    account_routes,
+    bodies,
+    confirm_routes,
+    dashboard_routes,
+    export_routes,
+    form_routes,
+    sso_routes,
+)
 from hub.db import Database, UnitOfWork
 from hub.fast_intake import FastIntake
 from hub.migrate import head_revision
@@ -208,6 +216,7 @@ def create_app(
         *confirm_routes.routes,
         *account_routes.routes,
         *widget_routes,
+        *dashboard_routes.routes,
         *(extra_routes or []),
     ]
 
