@@ -93,6 +93,7 @@ async function ssoOf(org) {
 
 async function offerSso(org) {
   const sso = await ssoOf(org).catch(() => null);
+  $("sso-box").dataset.checked = org;
   if (!sso) return;
   const link = $("sso-link");
   link.href = sso.url;
@@ -192,7 +193,7 @@ function buildShell() {
     app,
     h(
       "div",
-      { class: "bar" },
+      { class: "topbar" },
       h("div", { class: "pickers" }, orgPicker, campaignPicker),
       h(
         "p",
@@ -203,6 +204,7 @@ function buildShell() {
         h("button", { type: "button", id: "logout", onclick: logout }, "Log out"),
       ),
     ),
+    h("h1", { id: "campaign-title", class: "campaign-title" }, state.user && state.user.orgs.length ? "" : "Dashboard"),
     h("p", { id: "headline", class: "headline" }),
     h("p", { id: "status", class: "status", role: "status" }),
     h("nav", { "aria-label": "Dashboard views", class: "views" }, nav),
@@ -266,6 +268,7 @@ async function selectCampaign(qualifiedName) {
   state.campaign = state.org.campaigns.find((c) => c.qualifiedName === qualifiedName);
   $("campaign-select").value = qualifiedName;
   document.title = `${state.campaign.title} · Coalition Hub dashboard`;
+  $("campaign-title").textContent = state.campaign.title;
   state.coverage = null;
   state.lastActions = null;
   await tick();
@@ -349,12 +352,7 @@ async function reloadView() {
 function headline(stats) {
   const node = $("headline");
   if (!node) return;
-  const parts = [
-    h("strong", {}, state.campaign.title),
-    ": ",
-    h("span", { id: "headline-supporters" }, formatNumber(stats.supporters)),
-    " supporters",
-  ];
+  const parts = [h("strong", { id: "headline-supporters" }, formatNumber(stats.supporters)), " supporters"];
   if (stats.goal) parts.push(` · ${formatPercent(stats.supporters / stats.goal)} of the goal of ${formatNumber(stats.goal)}`);
   fill(node, ...parts);
   const stamp = new Date().toISOString().slice(11, 19);

@@ -70,8 +70,9 @@ function emptyFigure(title, caption, text) {
  * Horizontal bars, largest first. rows: [{label, value, cells?}]; `columns` (optional) for a
  * table with more than label and value (then each row carries its `cells`).
  */
-export function barChart({ title, caption, rows, keyHeading, valueHeading, columns, empty }) {
-  if (!rows.length) return emptyFigure(title, caption, empty);
+export function barChart({ title, caption, rows: given, keyHeading, valueHeading, columns, empty }) {
+  if (!given.length) return emptyFigure(title, caption, empty);
+  const rows = [...given].sort((a, b) => b.value - a.value);
   const max = Math.max(1, ...rows.map((r) => r.value));
   const total = rows.reduce((sum, r) => sum + r.value, 0);
   const visual = h(
@@ -102,39 +103,43 @@ export function barChart({ title, caption, rows, keyHeading, valueHeading, colum
 }
 
 /**
- * Stacked horizontal bars: rows [{label, parts: [{name, value}], note}] with a legend of the
- * part names (in `partNames` order).
+ * Paired bars per row: `base` (one plain bar, e.g. shares) above `parts` stacked (e.g. the
+ * signatures they brought, per generation). rows: [{label, base, parts: [{name, value}]}];
+ * the legend names `baseName` and the part names (in `partNames` order).
  */
-export function stackedChart({ title, caption, rows, partNames, columns, cells, empty }) {
+export function funnelChart({ title, caption, rows, baseName, partNames, columns, cells, empty }) {
   if (!rows.length) return emptyFigure(title, caption, empty);
-  const totals = rows.map((r) => r.parts.reduce((s, p) => s + p.value, 0));
-  const max = Math.max(1, ...totals);
+  const sum = (parts) => parts.reduce((s, p) => s + p.value, 0);
+  const max = Math.max(1, ...rows.map((r) => Math.max(r.base, sum(r.parts))));
+  const width = (n) => `${(100 * n) / max}%`;
   const legend = h(
     "ul",
     { class: "legend" },
+    h("li", {}, h("span", { class: "swatch base" }), baseName),
     partNames.map((name, i) => h("li", {}, h("span", { class: `swatch part-${i % 4}` }), name)),
   );
   const bars = h(
     "ol",
-    { class: "bars" },
-    rows.map((row, r) => {
+    { class: "bars funnel" },
+    rows.map((row) => {
+      const base = h("span", { class: "bar base" });
+      base.style.width = width(row.base);
       const track = h("span", { class: "bar-track" });
       for (const part of row.parts) {
-        const index = partNames.indexOf(part.name);
-        const segment = h("span", { class: `bar part-${index % 4}` });
-        segment.style.width = `${(100 * part.value) / max}%`;
+        const segment = h("span", { class: `bar part-${partNames.indexOf(part.name) % 4}` });
+        segment.style.width = width(part.value);
         track.append(segment);
       }
       return h(
         "li",
         {},
         h("span", { class: "bar-label" }, row.label),
-        track,
-        h("span", { class: "bar-value" }, row.note || formatNumber(totals[r])),
+        h("span", { class: "pair" }, h("span", { class: "bar-track" }, base), track),
+        h("span", { class: "bar-value" }, `${formatNumber(row.base)} → ${formatNumber(sum(row.parts))}`),
       );
     }),
   );
-  const summary = `${title}: ${rows.map((r, i) => `${r.label} ${r.note || formatNumber(totals[i])}`).join("; ")}.`;
+  const summary = `${title}: ${rows.map((r) => `${r.label}: ${formatNumber(r.base)} ${baseName.toLowerCase()}, ${formatNumber(sum(r.parts))} signatures`).join("; ")}.`;
   return chartFigure({ title, caption, summary, visual: h("div", {}, legend, bars), table: dataTable(title, columns, cells) });
 }
 
@@ -187,7 +192,8 @@ export function dayChart({ title, caption }) {
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(5, max * 1.1)] }, cum: { range: (u, min, max) => [0, Math.max(5, max * 1.05)] } },
+        // half a day either side, so that the first and last bars are whole
+        scales: { x: { time: true, range: (u, min, max) => [min - 43200, max + 43200] }, y: { range: (u, min, max) => [0, Math.max(5, max * 1.1)] }, cum: { range: (u, min, max) => [0, Math.max(5, max * 1.05)] } },
         axes: [
           { stroke: "#333", grid: { stroke: "#e3e3e3" }, space: narrow ? 60 : 80 },
           { stroke: "#1f5f8b", grid: { stroke: "#e3e3e3" }, size: narrow ? 40 : 50, label: narrow ? null : "per day" },

@@ -2,7 +2,7 @@
 // what each org sees (DESIGN §5): the lead and coordinators get every page, any other partner
 // its own pages; these views only draw what comes back.
 
-import { barChart, dataTable, stackedChart } from "../charts.js";
+import { barChart, dataTable, funnelChart } from "../charts.js";
 import { formatNumber, formatPercent, h, keyLabel } from "../dom.js";
 import { AUDIENCE, PARTNERS, SHARES, SOURCES } from "../queries.js";
 import { countryLabel, coverageNote, rowsOf } from "./common.js";
@@ -151,15 +151,17 @@ export const shares = {
   mount: simple((stats) => {
     const generations = [...new Set(stats.shares.flatMap((s) => s.byGeneration.map((g) => g.generation)))].sort((a, b) => a - b);
     const generationName = (g) => `Generation ${g}`;
-    const funnel = stackedChart({
+    const partName = (g) => `Signatures, ${generationName(g).toLowerCase()}`;
+    const funnel = funnelChart({
       title: "Share funnel",
       caption: `${coverageNote(stats.coverage)} Shares by medium and the signatures their links brought, per generation (1: shared by someone who came directly; 2: by someone a share brought; …).`,
       rows: stats.shares.map((s) => ({
         label: keyLabel(s.medium),
-        parts: s.byGeneration.map((g) => ({ name: generationName(g.generation), value: g.signatures })),
-        note: `${formatNumber(s.shares)} → ${formatNumber(s.signatures)}`,
+        base: s.shares,
+        parts: s.byGeneration.map((g) => ({ name: partName(g.generation), value: g.signatures })),
       })),
-      partNames: generations.map(generationName),
+      baseName: "Shares",
+      partNames: generations.map(partName),
       columns: [
         { label: "Medium" },
         { label: "Shares", numeric: true },
