@@ -236,9 +236,9 @@ export function dayChart({ title, caption }) {
         [
           { label: "Day (UTC)" },
           { label: "Signatures", numeric: true },
-          { label: "New supporters", numeric: true },
+          { label: "New", numeric: true },
           { label: "Returning", numeric: true },
-          { label: "Cumulative", numeric: true },
+          { label: "Total so far", numeric: true },
         ],
         series.map((d) => [formatDay(d.day), d.signatures, d.newSupporters, d.returning, d.cumulative]),
       ),
