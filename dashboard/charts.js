@@ -33,7 +33,9 @@ export function dataTable(caption, columns, rows) {
 /** A figure: heading, the picture (described by `summary`) and its table behind a toggle. */
 export function chartFigure({ title, caption, summary, visual, table, className }) {
   const tableId = uid("table");
-  const box = h("div", { id: tableId, class: "table-box", hidden: true }, table);
+  // A region of its own that scrolls sideways if a phone is too narrow for the table (and
+  // can be scrolled with the keyboard): the page itself never does.
+  const box = h("div", { id: tableId, class: "table-box", hidden: true, tabindex: "0", role: "region", "aria-label": `${title}, table` }, table);
   const label = h("span", {}, "Show table");
   const toggle = h(
     "button",

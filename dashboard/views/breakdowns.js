@@ -177,10 +177,14 @@ export const shares = {
       empty: "No shares in this range yet.",
     });
     const referrals = stats.referrals.length
-      ? dataTable(
+      ? h(
+          "div",
+          { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Referrals, table" },
+          dataTable(
           "Signatures brought by shares, by the sharer's page",
           [{ label: "Generation" }, { label: "Sharer's page" }, { label: "Medium" }, { label: "Signatures", numeric: true }],
           stats.referrals.map((r) => [String(r.generation), r.sharerPage || "another partner's page", keyLabel(r.medium), r.signatures]),
+          ),
         )
       : h("p", { class: "nothing" }, "No signature came through a share in this range.");
     return [funnel, h("section", { class: "referrals", "aria-labelledby": "referrals-title" }, h("h3", { id: "referrals-title" }, "Referrals"), referrals)];

@@ -25,5 +25,5 @@ def dashboard_artifacts() -> Path:
     (git-ignored)."""
     root = Path(os.environ["HUB_ARTIFACTS"]) if os.environ.get("HUB_ARTIFACTS") else ARTIFACTS
     path = root / "dashboard"
-    path.mkdir(parents=True, exist_ok=True)
+    (path / "screen").mkdir(parents=True, exist_ok=True)
     return path

@@ -274,7 +274,9 @@ def only_first_party(dash: Dashboard, hub: LiveHub) -> list[str]:
 
 
 async def shot(dash: Dashboard, directory: Path, name: str) -> None:
+    """The whole page, and what the window shows (docs/img/ takes a few of those)."""
     await dash.page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+    await dash.page.screenshot(path=str(directory / "screen" / f"{name}.png"))
 
 
 class TestLoggedOut:
@@ -326,10 +328,10 @@ class TestLead:
         texts: dict[str, str] = {}
         for view in VIEWS:
             await dash.go(view)
+            await shot(dash, dashboard_artifacts, f"lead-{view}")
             await dash.open_tables()
             texts[view] = await dash.text()
             assert await dash.axe(axe_source) == [], view
-            await shot(dash, dashboard_artifacts, f"lead-{view}")
         # every partner and every page, and the other partners' sources
         for org, (_, page_name) in demo.pages.items():
             assert page_name in texts["partners"], org
@@ -464,10 +466,10 @@ class TestPartner:
         texts = []
         for view in VIEWS:
             await dash.go(view)
+            await shot(dash, dashboard_artifacts, f"partner-{view}")
             opened = await dash.open_tables()
             texts.append(await dash.text())
             assert await dash.axe(axe_source) == [], view
-            await shot(dash, dashboard_artifacts, f"partner-{view}")
             if view in ("sources", "partners", "audience"):
                 assert opened > 0, view
         everything = "\n".join(texts)
