@@ -145,6 +145,8 @@ export function funnelChart({ title, caption, rows, baseName, partNames, columns
   return chartFigure({ title, caption, summary, visual: h("div", {}, legend, bars), table: dataTable(title, columns, cells) });
 }
 
+const SHORT_DAY = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+
 /** Daily counts over every day of the range (days without any count are zeros). */
 export function dailySeries(days, from, to) {
   const byDay = new Map(days.map((d) => [d.day, d]));
@@ -197,7 +199,13 @@ export function dayChart({ title, caption }) {
         // half a day either side, so that the first and last bars are whole
         scales: { x: { time: true, range: (u, min, max) => [min - 43200, max + 43200] }, y: { range: (u, min, max) => [0, Math.max(5, max * 1.1)] }, cum: { range: (u, min, max) => [0, Math.max(5, max * 1.05)] } },
         axes: [
-          { stroke: "#333", grid: { stroke: "#e3e3e3" }, space: narrow ? 60 : 80 },
+          {
+            stroke: "#333",
+            grid: { stroke: "#e3e3e3" },
+            space: narrow ? 60 : 80,
+            incrs: [1, 2, 7, 14, 28, 56, 91, 182, 364].map((n) => n * 86400), // whole days
+            values: (u, splits) => splits.map((ts) => SHORT_DAY.format(new Date(ts * 1000))),
+          },
           { stroke: "#1f5f8b", grid: { stroke: "#e3e3e3" }, size: narrow ? 40 : 50, label: narrow ? null : "per day" },
           { scale: "cum", side: 1, stroke: "#a33a0b", grid: { show: false }, size: narrow ? 44 : 56, label: narrow ? null : "cumulative" },
         ],

@@ -274,9 +274,16 @@ def only_first_party(dash: Dashboard, hub: LiveHub) -> list[str]:
 
 
 async def shot(dash: Dashboard, directory: Path, name: str) -> None:
-    """The whole page, and what the window shows (docs/img/ takes a few of those)."""
-    await dash.page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
-    await dash.page.screenshot(path=str(directory / "screen" / f"{name}.png"))
+    """The whole page, and its top two windows' worth (docs/img/ takes a few of those)."""
+    page = dash.page
+    await page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+    size = page.viewport_size
+    height = min(size["height"] * 2, await page.evaluate("document.body.scrollHeight"))
+    await page.screenshot(
+        path=str(directory / "screen" / f"{name}.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": size["width"], "height": height},
+    )
 
 
 class TestLoggedOut:
@@ -705,12 +712,12 @@ class TestPhone:
         await log_in(dash, demo.logins["river-alliance"])
         for view in VIEWS:
             await dash.go(view)
+            await shot(dash, dashboard_artifacts, f"phone-{view}")
             await dash.open_tables()
             await page.wait_for_timeout(100)  # one frame for the chart to take its width
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], (view, width)
             assert await dash.axe(axe_source) == [], view
-            await shot(dash, dashboard_artifacts, f"phone-{view}")
         assert await dash.problems() == []
 
 
