@@ -251,6 +251,35 @@ def installed() -> Path:
     return modules
 
 
+class TestSsoReturnsToTheDashboard:
+    async def test_the_dashboard_is_a_return_url_of_every_org(
+        self, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        from tests.auth.fake_idp import FakeIdp
+        from tests.servers import serve_in_thread
+
+        idp = FakeIdp()
+        with serve_in_thread(idp.app(), name="fake-idp") as issuer:
+            idp.issuer = issuer
+            # an org whose provider lists no return URL of its own
+            sso = {"issuer": issuer, "clientId": idp.client_id, "returnUrls": []}
+            org = await make_org(session, settings={"sso": sso})
+            await session.flush()
+            start = f"/auth/sso/{org.name}/start"
+            response = await client.get(start, params={"returnTo": "http://hub.test/dashboard"})
+            assert response.status_code == 303
+            assert response.headers["location"].startswith(issuer)
+            # only the dashboard itself: not another path, host or scheme
+            for other in (
+                "http://hub.test/dashboard/elsewhere",
+                "http://hub.test/dashboard?x=1",
+                "http://evil.example/dashboard",
+                "https://hub.test/dashboard",
+            ):
+                refused = await client.get(start, params={"returnTo": other})
+                assert refused.status_code == 400, other
+
+
 class TestVendoredChartLibrary:
     """dashboard/vendor holds uPlot exactly as the version pinned in dashboard/package-lock."""
 
