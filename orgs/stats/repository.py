@@ -6,7 +6,8 @@ Two stores, both written as actions arrive, neither scanned per view:
   totals per page and metric, exact at once: supporters, actions per type, countries,
   double opt-in asked and confirmed.
 - ``stat_rollup``: counts per page, UTC day, dimension and key, summed from each action's
-  facts (:data:`_FACTS`) by the workers' roll-up (:func:`roll_up`, a batch every second).
+  facts (:data:`_DIMENSION_FACTS`) by the workers' roll-up (:func:`roll_up`, a batch every
+  second).
   The signature's statement queues its action in ``stat_queue``; the roll-up takes it out
   as it sums it. A breakdown reads the rolled-up rows plus the facts of the few queued
   actions, so it is exact even while the roll-up lags (or no worker runs).
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Literal
 
 from sqlalchemy import Connection, TextClause, text
@@ -55,39 +57,54 @@ KEY_LENGTH = 300
 ROLL_UP_BATCH = 5000
 _ROLL_UP_LOCK = 0x5354_4154  # one roll-up at a time across every worker process
 
-# Which (dimension, key) pairs one action adds. The one definition of what each dimension
-# counts: the roll-up adds these, un-rolling subtracts them, a breakdown adds them for the
-# queued actions. {where} selects the actions.
-_FACTS = """
+# Which (dimension, key) pairs one action adds: (key, whether the action adds it). The one
+# definition of what each dimension counts: the roll-up adds these, un-rolling subtracts
+# them, a breakdown adds them (of its one dimension) for the queued actions.
+_COUNTED = "NOT a.testing AND a.flagged IS NULL"
+_SIGNATURE = (
+    f"{_COUNTED} AND a.dupe_rank = 0"
+    " AND NOT (a.action_type = 'share' OR a.action_type LIKE 'share\\_%')"
+)
+_DIMENSION_FACTS: dict[str, tuple[str, str]] = {
+    "type": ("a.action_type", f"{_COUNTED} AND a.dupe_rank = 0"),
+    "people": (
+        "CASE WHEN a.new_supporter THEN 'new' ELSE 'returning' END",
+        f"{_COUNTED} AND (a.new_supporter OR ({_SIGNATURE}))",
+    ),
+    "source": ("COALESCE(a.source, '')", _SIGNATURE),
+    "medium": ("COALESCE(a.medium, '')", _SIGNATURE),
+    "utm": ("COALESCE(a.tracking_campaign, '')", _SIGNATURE),
+    "country": ("a.country", f"{_COUNTED} AND a.new_supporter AND a.country IS NOT NULL"),
+    "referral": (
+        "a.referral_generation || '|' || COALESCE(CAST(sharer.action_page_id AS text), '')"
+        " || '|' || COALESCE(a.medium, '')",
+        f"{_SIGNATURE} AND a.referral_generation > 0",
+    ),
+    "share": (
+        "COALESCE(a.custom_fields ->> 'medium', a.medium, '')",
+        f"{_COUNTED} AND a.action_type IN ('share', 'share_click')",
+    ),
+    "flagged": ("a.flagged", "NOT a.testing AND a.flagged IS NOT NULL"),
+}
+assert tuple(_DIMENSION_FACTS) == DIMENSIONS
+_FACTS_SQL = """
 SELECT a.id, a.action_page_id, a.campaign_id, a.org_id,
        CAST(timezone('UTC', a.created_at) AS date) AS day, d.dimension,
-       left(d.key, 300) AS key
+       left(d.key, {key_length}) AS key
 FROM action a
 LEFT JOIN contact_ref sharer ON sharer.id = a.referred_by_ref_id
-CROSS JOIN LATERAL (
-  SELECT NOT a.testing AND a.flagged IS NULL AS counted,
-         a.action_type = 'share' OR a.action_type LIKE 'share\\_%' AS shared
-) f
-CROSS JOIN LATERAL (
-  SELECT f.counted AND a.dupe_rank = 0 AND NOT f.shared AS signature
-) s
-CROSS JOIN LATERAL (VALUES
-  ('type', a.action_type, f.counted AND a.dupe_rank = 0),
-  ('people', CASE WHEN a.new_supporter THEN 'new' ELSE 'returning' END,
-   f.counted AND (a.new_supporter OR s.signature)),
-  ('source', COALESCE(a.source, ''), s.signature),
-  ('medium', COALESCE(a.medium, ''), s.signature),
-  ('utm', COALESCE(a.tracking_campaign, ''), s.signature),
-  ('country', a.country, f.counted AND a.new_supporter AND a.country IS NOT NULL),
-  ('referral', a.referral_generation || '|' || COALESCE(CAST(sharer.action_page_id AS text), '')
-               || '|' || COALESCE(a.medium, ''),
-   s.signature AND a.referral_generation > 0),
-  ('share', COALESCE(a.custom_fields ->> 'medium', a.medium, ''),
-   f.counted AND a.action_type IN ('share', 'share_click')),
-  ('flagged', a.flagged, NOT a.testing AND a.flagged IS NOT NULL)
-) AS d(dimension, key, wanted)
+CROSS JOIN LATERAL (VALUES {values}) AS d(dimension, key, wanted)
 WHERE d.wanted AND {where}
 """
+
+
+def _facts(where: str, dimensions: tuple[str, ...] = DIMENSIONS) -> str:
+    """SQL: the (dimension, key) facts of the actions ``where`` selects."""
+    values = ", ".join(
+        f"('{d}', {_DIMENSION_FACTS[d][0]}, {_DIMENSION_FACTS[d][1]})" for d in dimensions
+    )
+    return _FACTS_SQL.format(key_length=KEY_LENGTH, values=values, where=where)
+
 
 _UPSERT = """
 INSERT INTO stat_rollup (action_page_id, day, dimension, key, campaign_id, org_id, n)
@@ -117,9 +134,7 @@ _ROLL_UP = text(
     _compact(
         _ROLL_UP_SQL.format(
             lock=_ROLL_UP_LOCK,
-            upsert=_UPSERT.format(
-                sign="", facts=_FACTS.format(where="a.id IN (SELECT id FROM batch)")
-            ),
+            upsert=_UPSERT.format(sign="", facts=_facts("a.id IN (SELECT id FROM batch)")),
         )
     )
 )
@@ -145,9 +160,7 @@ WITH requeued AS (
 _UNROLL = text(
     _compact(
         _UNROLL_SQL.format(
-            upsert=_UPSERT.format(
-                sign="-", facts=_FACTS.format(where="a.id = ANY(CAST(:ids AS bigint[]))")
-            )
+            upsert=_UPSERT.format(sign="-", facts=_facts("a.id = ANY(CAST(:ids AS bigint[]))"))
         )
     )
 )
@@ -170,9 +183,9 @@ async def unroll_supporter(conn: AsyncConnection, supporter_id: int) -> None:
         await conn.execute(_UNROLL, {"ids": rolled})
 
 
-def pending_actions(conn: Connection) -> int:
-    """Actions not rolled up yet (an operator's gauge of the roll-up's lag)."""
-    return int(conn.execute(text("SELECT count(*) FROM stat_queue")).scalar_one())
+async def queued_actions(conn: AsyncConnection) -> int:
+    """Actions not rolled up yet (an operator's gauge of the roll-up's lag, /metrics)."""
+    return int((await conn.execute(text("SELECT count(*) FROM stat_queue"))).scalar_one())
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -202,13 +215,12 @@ _WINDOW = (
     " AND (CAST(:first AS date) IS NULL OR day >= :first)"
     " AND (CAST(:last AS date) IS NULL OR day <= :last)"
 )
-_PENDING = _FACTS.format(
-    where=(
-        "a.id IN (SELECT action_id FROM stat_queue WHERE campaign_id = :campaign_id)"
-        " AND (CAST(:org_id AS bigint) IS NULL OR a.org_id = :org_id)"
-    )
+# ANY(ARRAY(...)): the queued ids first, then one index probe each, whatever the planner
+# believes of the queue (its statistics go stale as it fills and drains)
+_PENDING_WHERE = (
+    "a.id = ANY(ARRAY(SELECT action_id FROM stat_queue WHERE campaign_id = :campaign_id))"
+    " AND (CAST(:org_id AS bigint) IS NULL OR a.org_id = :org_id)"
 )
-
 
 _AGGREGATE_SQL = """
 SELECT {columns}, sum(n) AS n FROM (
@@ -216,23 +228,21 @@ SELECT {columns}, sum(n) AS n FROM (
   WHERE dimension = :dimension AND {window}
   UNION ALL
   SELECT action_page_id, org_id, day, key, 1 FROM ({pending}) pending
-  WHERE dimension = :dimension AND {window}
+  WHERE {window}
 ) counted
 GROUP BY {columns} HAVING sum(n) <> 0 ORDER BY {columns}
 """
+_Columns = Literal["key", "day, key", "action_page_id, key", "org_id, key"]
 
 
-def _aggregate(columns: str) -> TextClause:
+@cache
+def _aggregate(columns: _Columns, dimension: Dimension) -> TextClause:
     """Counts of one dimension in a window, grouped by ``columns``: the rolled-up rows plus
-    the facts of the actions not rolled up yet; zero groups left out."""
-    sql = _AGGREGATE_SQL.format(columns=columns, window=_WINDOW, pending=_PENDING)
+    the facts (of that dimension only) of the actions not rolled up yet; zero groups left
+    out."""
+    pending = _facts(_PENDING_WHERE, (dimension,))
+    sql = _AGGREGATE_SQL.format(columns=columns, window=_WINDOW, pending=pending)
     return text(_compact(sql))
-
-
-_BY_KEY = _aggregate("key")
-_BY_DAY_KEY = _aggregate("day, key")
-_BY_PAGE_KEY = _aggregate("action_page_id, key")
-_BY_ORG_KEY = _aggregate("org_id, key")
 
 
 def _params(window: Window, dimension: Dimension) -> dict[str, object]:
@@ -242,7 +252,7 @@ def _params(window: Window, dimension: Dimension) -> dict[str, object]:
 async def by_key(
     conn: AsyncConnection, window: Window, dimension: Dimension
 ) -> list[tuple[str, int]]:
-    rows = await conn.execute(_BY_KEY, _params(window, dimension))
+    rows = await conn.execute(_aggregate("key", dimension), _params(window, dimension))
     return [(str(key), int(n)) for key, n in rows]
 
 
@@ -250,21 +260,22 @@ async def by_org_key(
     conn: AsyncConnection, window: Window, dimension: Dimension
 ) -> list[tuple[int, str, int]]:
     """(org of the page, key, count)."""
-    rows = await conn.execute(_BY_ORG_KEY, _params(window, dimension))
+    rows = await conn.execute(_aggregate("org_id, key", dimension), _params(window, dimension))
     return [(int(org), str(key), int(n)) for org, key, n in rows]
 
 
 async def by_day_key(
     conn: AsyncConnection, window: Window, dimension: Dimension
 ) -> list[tuple[date, str, int]]:
-    rows = await conn.execute(_BY_DAY_KEY, _params(window, dimension))
+    rows = await conn.execute(_aggregate("day, key", dimension), _params(window, dimension))
     return [(day, str(key), int(n)) for day, key, n in rows]
 
 
 async def by_page_key(
     conn: AsyncConnection, window: Window, dimension: Dimension
 ) -> list[tuple[int, str, int]]:
-    rows = await conn.execute(_BY_PAGE_KEY, _params(window, dimension))
+    query = _aggregate("action_page_id, key", dimension)
+    rows = await conn.execute(query, _params(window, dimension))
     return [(int(page), str(key), int(n)) for page, key, n in rows]
 
 

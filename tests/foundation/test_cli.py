@@ -30,7 +30,14 @@ def run(
 
 def hub_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({"HUB_SECRET_KEY": "cli-test-secret", "HUB_LOG_FORMAT": "console", **overrides})
+    env.update(
+        {
+            "HUB_SECRET_KEY": "cli-test-secret",
+            "HUB_LOG_FORMAT": "console",
+            "HUB_DEMO_HISTORY": "40",  # a little history: the demo loads in a second
+            **overrides,
+        }
+    )
     return env
 
 
@@ -75,6 +82,19 @@ class TestAdminCommands:
             hashes = conn.execute("SELECT secret_hash FROM api_token").fetchall()
         assert emails == {"Ada@example.org", *(login["email"] for login in logins)}
         assert len(hashes) == 1 + 3  # create-token's and one per demo org
+        # a month of history (HUB_DEMO_HISTORY signatures), recorded once
+        with psycopg.connect(libpq_url(fresh_database)) as conn:
+            signatures, sources, days, pages = conn.execute(
+                "SELECT count(*), count(DISTINCT source), "
+                "max(created_at)::date - min(created_at)::date, count(DISTINCT action_page_id) "
+                "FROM action WHERE action_type = 'signature'"
+            ).fetchone() or (0, 0, 0, 0)
+            crm = conn.execute("SELECT config->>'url' FROM connector").fetchall()
+        assert signatures == 40
+        assert sources > 2
+        assert days > 14
+        assert pages == 3
+        assert [url for (url,) in crm] == ["https://crm.anglers-united.example.invalid/hook"]
         assert token.stdout.strip() not in {h for (h,) in hashes}
 
     def test_duplicate_org_is_one_clear_line(self, fresh_database: str) -> None:
