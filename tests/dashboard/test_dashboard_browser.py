@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from csv import DictReader
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -429,10 +430,14 @@ class TestLead:
             await page.click("#export-csv")
         download = await csv_download.value
         csv = await asyncio.to_thread(Path(await download.path()).read_text, "utf-8")
-        header = csv.splitlines()[0].split(",")
-        assert {"email", "consent", "flagged"} <= set(header)
-        assert len(csv.splitlines()) > 10
-        assert "marker-0.river-alliance@signers.example" in csv  # its own page's signers
+        rows = list(DictReader(csv.splitlines()))
+        assert {"email", "consent", "consent_version", "flagged", "source", "utm_campaign"} <= set(
+            rows[0]
+        )
+        assert len(rows) > 10
+        # its own page's signers, with where they came from
+        [marker] = [r for r in rows if r["email"] == "marker-0.river-alliance@signers.example"]
+        assert (marker["source"], marker["utm_campaign"]) == MARKERS["river-alliance"]
         assert "bot-0@signers.example" not in csv  # flagged ones only when asked
         async with page.expect_download() as jsonl_download:
             await page.click("#export-jsonl")
