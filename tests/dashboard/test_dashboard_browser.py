@@ -714,6 +714,7 @@ class TestPhone:
         dash = await open_dashboard(viewport=PHONE)
         page = dash.page
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert await dash.axe(axe_source) == []
         await shot(dash, dashboard_artifacts, "phone-login")
         await log_in(dash, demo.logins["river-alliance"])
         for view in VIEWS:
