@@ -10,6 +10,7 @@ COPY resolvers resolvers
 COPY schema schema
 COPY workers workers
 COPY widget widget
+COPY dashboard dashboard
 COPY migrations migrations
 RUN uv sync --frozen --no-dev && useradd --system hub
 ENV PATH="/app/.venv/bin:$PATH"

@@ -25,6 +25,7 @@ from hub import (
     account_routes,
     bodies,
     confirm_routes,
+    dashboard_routes,
     export_routes,
     form_routes,
     osdi_routes,
@@ -241,6 +242,7 @@ def create_app(
         *account_routes.routes,
         *osdi_routes.routes,
         *widget_routes,
+        *dashboard_routes.routes,
         *(extra_routes or []),
     ]
 

@@ -244,6 +244,7 @@ def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
             json.dumps(
                 {
                     "graphql": f"{base}/graphql",
+                    "dashboard": f"{base}/dashboard",
                     "campaign": {"id": coalition.campaign.id, "name": coalition.campaign.name},
                     "orgs": [
                         {
@@ -272,6 +273,7 @@ def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
     state = "created" if coalition.created else "already present"
     click.echo(f"Demo coalition '{coalition.campaign.name}' {state}.")
     click.echo(f"  GraphQL:   {base}/graphql")
+    click.echo(f"  Dashboard: {base}/dashboard (log in with a login below)")
     for member in coalition.orgs:
         delivery = " (delivery org)" if member.delivery else ""
         click.echo(f"  {member.role:11} {member.org.name}{delivery}: token {member.token}")

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hub.dashboard_routes import dashboard_url
 from hub.db import UnitOfWork
 from hub.settings import Settings
 from orgs.crypto import Keyring
@@ -55,7 +56,11 @@ async def start(request: Request) -> Response:
     try:
         async with uow.session() as session:
             url, state = await sso.begin(
-                session, org, request.query_params.get("returnTo"), _redirect_uri(settings, org)
+                session,
+                org,
+                request.query_params.get("returnTo"),
+                _redirect_uri(settings, org),
+                hub_pages=[dashboard_url(settings)],
             )
     except sso.LoginFailed as exc:
         return _page("Single sign-on is not possible", escape(_sentence(exc)), 400)

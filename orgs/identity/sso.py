@@ -18,7 +18,7 @@ import json
 import secrets
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -261,11 +261,20 @@ async def _org_with_provider(session: AsyncSession, org_name: str) -> tuple[Org,
 
 
 async def begin(
-    session: AsyncSession, org_name: str, return_to: str | None, redirect_uri: str
+    session: AsyncSession,
+    org_name: str,
+    return_to: str | None,
+    redirect_uri: str,
+    hub_pages: Collection[str] = (),
 ) -> tuple[str, LoginState]:
-    """The provider's authorization URL and the state to keep until the callback."""
+    """The provider's authorization URL and the state to keep until the callback.
+
+    ``return_to`` must be one of the org's return URLs or one of ``hub_pages``: the hub's
+    own pages (the dashboard), which every org's login may return to.
+    """
     _, provider = await _org_with_provider(session, org_name)
-    if return_to is not None and return_to not in provider.return_urls:
+    allowed = (*provider.return_urls, *hub_pages)
+    if return_to is not None and return_to not in allowed:
         raise LoginFailed("this return address is not allowed for the organisation")
     metadata = await discover(provider.issuer)
     state = LoginState(
