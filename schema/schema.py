@@ -40,6 +40,7 @@ from schema.scalars import Json, JsonValue
 from schema.sso import SsoMutation, SsoQuery
 from schema.staff import StaffMutation, StaffQuery
 from schema.stats import StatsQuery
+from schema.targets import TargetMutation, TargetQuery
 from schema.tokens import TokenMutation, TokenQuery
 
 QUERIES: tuple[type, ...] = (
@@ -51,6 +52,7 @@ QUERIES: tuple[type, ...] = (
     StatsQuery,
     SsoQuery,
     DeliveryQuery,
+    TargetQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     IntakeMutation,
@@ -64,6 +66,7 @@ MUTATIONS: tuple[type, ...] = (
     ErasureMutation,
     PublicErasureMutation,
     OrganisationMutation,
+    TargetMutation,
 )
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
