@@ -18,7 +18,6 @@ from starlette.routing import BaseRoute, Route
 from hub.db import UnitOfWork
 from orgs.identity.links import MIN_PASSWORD_LENGTH, PATHS, LinkPurpose, use_link
 
-MAX_BODY_BYTES = 4096
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -55,9 +54,7 @@ def _handler(purpose: LinkPurpose) -> Callable[[Request], Awaitable[Response]]:
         title = TITLES[purpose]
         if request.method == "GET":
             return _page(title, _form(purpose, request.query_params.get("token", "")))
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            return _page(title, "<p>Too much data.</p>", 413)
+        raw = await request.body()  # at most HUB_MAX_BODY_BYTES (hub.bodies.BodyLimit)
         fields = dict(parse_qsl(raw.decode("utf-8", "replace")))
         token, password = fields.get("token", ""), fields.get("password", "")
         if len(password) < MIN_PASSWORD_LENGTH:
@@ -74,5 +71,7 @@ def _handler(purpose: LinkPurpose) -> Callable[[Request], Awaitable[Response]]:
 
 
 routes: list[BaseRoute] = [
-    Route(f"/{PATHS[purpose]}", _handler(purpose), methods=["GET", "POST"]) for purpose in PATHS
+    # an invitation of an existing account (JOIN) is accepted on the invitation's page
+    Route(f"/{PATHS[purpose]}", _handler(purpose), methods=["GET", "POST"])
+    for purpose in (LinkPurpose.RESET_PASSWORD, LinkPurpose.INVITATION)
 ]

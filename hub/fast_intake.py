@@ -6,6 +6,9 @@ strawberry's per-request work and calls the same intake service the resolvers ca
 the same JSON strawberry would (a test compares both paths). Anything else (another document,
 a variable of an unexpected type, an Authorization header, a GET) goes to strawberry
 untouched, so its validation and error messages stay the single source of truth.
+
+The body's size is bounded by ``hub.bodies.BodyLimit`` (HUB_GRAPHQL_MAX_BODY_BYTES) in front
+of every route, so this reads it whole.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from hub import bodies
 from hub.db import UnitOfWork
 from hub.settings import Settings
 from orgs.crypto import Keyring
@@ -28,7 +32,6 @@ from orgs.intake.validation import IntakeValidationError
 from resolvers.intake import intake_options, meta_of
 
 WIDGET = Path(__file__).resolve().parents[1] / "widget" / "widget.js"
-MAX_BODY_BYTES = 64 * 1024
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -131,20 +134,20 @@ class FastIntake:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.graphql(scope, receive, send)
             return
-        body, more = await _read(receive)
+        body = await _read(receive)
         response = None
-        if not more and not _has_header(scope, b"authorization"):
+        if not _has_header(scope, b"authorization"):
             response = await self.try_handle(scope, body)
         if response is not None:
             await response(scope, receive, send)
             return
-        await self.graphql(scope, _replay(body, receive, more), send)
+        await self.graphql(scope, _replay(body, receive), send)
 
     async def try_handle(self, scope: Scope, body: bytes) -> Response | None:
         try:
-            request = json.loads(body)
-        except ValueError:
-            return None
+            request = bodies.loads(body)
+        except bodies.BadJson:
+            return None  # strawberry answers the error
         if not isinstance(request, dict) or set(request) - {"query", "variables"}:
             return None
         query, variables = request.get("query"), request.get("variables")
@@ -234,30 +237,25 @@ def _has_header(scope: Scope, name: bytes) -> bool:
     return any(key == name for key, _ in scope.get("headers", ()))
 
 
-async def _read(receive: Receive) -> tuple[bytes, bool]:
-    """The request body up to MAX_BODY_BYTES; ``more`` when it is longer (left to strawberry)."""
+async def _read(receive: Receive) -> bytes:
+    """The whole request body (BodyLimit stops it at the configured size)."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            return b"".join(chunks), False
-        if size > MAX_BODY_BYTES:
-            return b"".join(chunks), True
+            return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive, more: bool) -> Receive:
-    """A ``receive`` that hands the already-read body out again, then the rest."""
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body out again, then waits as before."""
     sent = False
 
     async def replay() -> dict[str, Any]:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
+            return {"type": "http.request", "body": body, "more_body": False}
         return dict(await receive())
 
     return replay

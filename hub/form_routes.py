@@ -28,7 +28,6 @@ from orgs.intake import altcha, service
 from orgs.intake.validation import Code, FieldError, IntakeValidationError
 from resolvers.intake import intake_options, meta_of
 
-MAX_BODY_BYTES = 16 * 1024
 MIN_SECONDS_TO_SUBMIT = 3
 _TIME_PURPOSE = "form-render-time"
 
@@ -157,9 +156,7 @@ async def act(request: Request) -> Response:
     # the page's language for the answer (a public, cached read; unknown: English)
     page = await public_page_of(request, page_ref) if page_ref.isdigit() else None
     s = page_texts(page)
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return _html(page, s["tooMuchTitle"], f"<p>{escape(s['tooMuch'])}</p>", 413)
+    raw = await request.body()  # at most HUB_FORM_MAX_BODY_BYTES (hub.bodies.BodyLimit)
     fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     for box in ("optIn", "leadOptIn"):  # an HTML checkbox left unticked sends nothing
         if f"{box}Shown" not in fields and box in fields:

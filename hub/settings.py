@@ -42,7 +42,9 @@ class Settings(BaseSettings):
         description="User access-token keys as kid:secret,kid:secret (the last signs, all "
         "verify; secrets of 32+ chars). Unset: one key derived from the instance secret.",
     )
-    debug: bool = Field(default=False, description="GraphiQL and verbose errors.")
+    debug: bool = Field(
+        default=False, description="GraphiQL, introspection for anonymous callers, verbose errors."
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["json", "console", "auto"] = Field(
         default="auto",
@@ -99,6 +101,32 @@ class Settings(BaseSettings):
         description="Let connectors (webhook, CRM, an org's SMTP server) reach loopback, private "
         "and other non-public addresses (tests, on-premise CRMs); HUB_ALLOW_PRIVATE_WEBHOOKS is "
         "the old name.",
+    )
+    graphql_max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest request body /graphql accepts (larger: 413, see docs/security.md).",
+    )
+    form_max_body_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Largest body of the no-JavaScript form post, POST /act/{id}.",
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024,
+        ge=0,
+        description="Largest request body on every other route (none of them needs one).",
+    )
+    graphql_max_document_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Largest GraphQL document in bytes, whitespace and comments included; "
+        "checked before parsing.",
+    )
+    graphql_max_tokens: int = Field(
+        default=4000,
+        ge=100,
+        description="Most tokens in a GraphQL document (parsing stops beyond).",
     )
     smtp_url: str | None = Field(
         default=None,

@@ -69,6 +69,7 @@ def report(error: GraphQLError, execution_context: ExecutionContext | None = Non
         error.message = without_values(error.message)
         log.info(
             "graphql.request_rejected",
+            code=(error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"),
             message=error.message,
             locations=[(loc.line, loc.column) for loc in error.locations or ()],
             operation=operation,

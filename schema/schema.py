@@ -9,15 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -33,6 +25,8 @@ from schema.delivery import DeliveryMutation, DeliveryQuery
 from schema.errors import MASKED_MESSAGE, Schema, should_mask
 from schema.extensions import InputErrors, TextGate, UnitOfWork
 from schema.intake import IntakeMutation
+from schema.introspection import IntrospectionGate
+from schema.limits import CostLimits, DocumentLimits, DocumentValidation
 from schema.org import OrgQuery
 from schema.organisation import OrganisationMutation
 from schema.public import PublicQuery
@@ -71,13 +65,6 @@ MUTATIONS: tuple[type, ...] = (
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
-# Built once: a limiter built per request would make new rule classes each time, and the
-# validation cache (keyed by the rules) would never hit.
-_LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=12).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
-]
-
 
 def _build() -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
@@ -90,10 +77,14 @@ def _build() -> strawberry.Schema:
             UnitOfWork,
             InputErrors,
             TextGate,
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            lambda: AddValidationRules(_LIMIT_RULES),
-            lambda: MaxTokensLimiter(max_token_count=4000),
+            # size and token limits, then the (cached) parse
+            DocumentLimits,
+            # caller-dependent, so before (and outside) the cached validation
+            IntrospectionGate,
+            # the linear cost rule, first among the validation rules (schema/limits.py)
+            CostLimits,
+            # validation cached per document text (replaces strawberry's ValidationCache)
+            DocumentValidation,
             lambda: MaskErrors(should_mask_error=should_mask, error_message=MASKED_MESSAGE),
         ],
     )

@@ -28,7 +28,9 @@ class OwnBreakdown:
     source: list[Bucket]
     medium: list[Bucket]
     campaign: list[Bucket]
-    country: list[Bucket]
+    country: list[Bucket] = strawberry.field(
+        description="The supporters your own pages brought, by the country they gave there."
+    )
     day: list[Bucket]
 
 

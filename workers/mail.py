@@ -294,13 +294,15 @@ class Mailer:
         org = deliveries.org_facts(conn, scope, job.org_id)
         if org is None:
             raise PermanentFailure("the org of this mail no longer exists")
+        invitation = job.event == DeliveryEvent.INVITATION_MAIL.value
         purpose = (
-            LinkPurpose.INVITATION
-            if job.event == DeliveryEvent.INVITATION_MAIL.value
+            # an existing account's invitation never sets its password (orgs/identity/links.py)
+            LinkPurpose(details.get("purpose") or LinkPurpose.INVITATION.value)
+            if invitation
             else LinkPurpose.RESET_PASSWORD
         )
         link = issue_link(conn, self.public_url, job.user_id, purpose)
-        kind = "invitation" if purpose is LinkPurpose.INVITATION else "password_reset"
+        kind = "invitation" if invitation else "password_reset"
         rendered = render_staff(
             kind,
             {

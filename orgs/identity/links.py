@@ -24,16 +24,25 @@ from orgs.outbox.repository import plan_staff_mail
 
 class LinkPurpose(StrEnum):
     RESET_PASSWORD = "reset_password"
-    INVITATION = "invitation"
+    INVITATION = "invitation"  # a new account: accepting it sets its first password
+    # an invitation of an account that already existed: accepting it never sets the password
+    # (the link goes to the inviting owner, who may be anyone: it must not hand them the
+    # account of another org's staff member)
+    JOIN = "join"
     SSO_LOGIN = "sso_login"  # handed to the SSO return URL, exchanged by completeSsoLogin
 
 
 TTL = {
     LinkPurpose.RESET_PASSWORD: timedelta(hours=1),
     LinkPurpose.INVITATION: timedelta(days=7),
+    LinkPurpose.JOIN: timedelta(days=7),
     LinkPurpose.SSO_LOGIN: timedelta(minutes=2),
 }
-PATHS = {LinkPurpose.RESET_PASSWORD: "reset-password", LinkPurpose.INVITATION: "accept-invitation"}
+PATHS = {
+    LinkPurpose.RESET_PASSWORD: "reset-password",
+    LinkPurpose.INVITATION: "accept-invitation",
+    LinkPurpose.JOIN: "accept-invitation",  # the same link and answer: nothing tells them apart
+}
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -109,7 +118,16 @@ async def request_password_reset(session: AsyncSession, email: str) -> bool:
 async def use_link(
     session: AsyncSession, token: str, purpose: LinkPurpose, password: str
 ) -> int | None:
-    """Set the password through a valid link and spend it; the user id, or None."""
+    """Set the password through a valid link and spend it; the user id, or None.
+
+    An invitation of an existing account (``JOIN``) is accepted like any invitation but
+    leaves the password as its owner set it: only the address's owner may change it
+    (password reset), never whoever invited the address.
+    """
+    if purpose is LinkPurpose.INVITATION:
+        joined = await spend_token(session, token, LinkPurpose.JOIN)
+        if joined is not None:
+            return joined
     user_id = await spend_token(session, token, purpose)
     if user_id is None:
         return None

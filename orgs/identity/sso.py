@@ -328,6 +328,14 @@ async def complete(
         staffer = await repository.staffer(session, org.id, user.id)
     if user is None or user.id is None or staffer is None:
         raise LoginFailed(f"{email} is not staff of this organisation; ask an owner to invite you")
+    # An org's provider vouches for its own staff only, and any org may run its own provider
+    # and invite any address: a session it opened must not carry the person's rights in
+    # other orgs (a session is the user's, with every org's grants), so staff of several
+    # orgs log in with their password.
+    if set(await repository.staff_roles(session, user.id)) != {org.id}:
+        raise LoginFailed(
+            f"{email} is also staff of other organisations: log in with your password"
+        )
     return await create_token(session, user.id, LinkPurpose.SSO_LOGIN)
 
 

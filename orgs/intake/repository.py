@@ -184,9 +184,9 @@ _REISSUE = text(
                              action_id, referral_code)
     SELECT :ref_hash, a.supporter_id, a.org_id, a.campaign_id, a.action_page_id, a.id,
            :referral_code
-    FROM action a
+    FROM action a JOIN supporter s ON s.id = a.supporter_id
     WHERE a.action_page_id = :page_id AND a.idempotency_key = :key
-      AND a.supporter_id IS NOT NULL
+      AND s.fingerprint = :fingerprint
     RETURNING id
     """
 )
@@ -194,15 +194,28 @@ _KEY_USED = text("SELECT 1 FROM action WHERE action_page_id = :page_id AND idemp
 
 
 async def reissue_for_key(
-    conn: AsyncConnection, page_id: int, key: str, ref_hash: bytes, referral_code: str
+    conn: AsyncConnection,
+    page_id: int,
+    key: str,
+    fingerprint: bytes,
+    ref_hash: bytes,
+    referral_code: str,
 ) -> bool | None:
     """A request repeating an Idempotency-Key already used on the page: a fresh capability
-    for the earlier signature (nothing else is written). True when issued, False when the
-    key belongs to an anonymous follow-up, None when the key is new."""
+    for the earlier signature (nothing else is written), when it carries the same address.
+    True when issued; False when the key belongs to an anonymous follow-up or to another
+    address's signature (a replayed key never hands out someone else's capability); None
+    when the key is new."""
     issued = (
         await conn.execute(
             _REISSUE,
-            {"page_id": page_id, "key": key, "ref_hash": ref_hash, "referral_code": referral_code},
+            {
+                "page_id": page_id,
+                "key": key,
+                "fingerprint": fingerprint,
+                "ref_hash": ref_hash,
+                "referral_code": referral_code,
+            },
         )
     ).first()
     if issued is not None:

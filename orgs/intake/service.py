@@ -217,15 +217,16 @@ async def add_action_contact(
     first_name = signature.contact.first_name
     new_ref, referral_code = _new_ref()
     key = _key(meta)
+    keyring = options.keyring
+    fingerprint = keyring.fingerprint(signature.contact.email)
     if key is not None and await repository.reissue_for_key(
-        conn, page.id, key, hash_ref(new_ref), referral_code
+        conn, page.id, key, fingerprint, hash_ref(new_ref), referral_code
     ):
         return Receipt(new_ref, first_name, referral_code, mailto=mailto)
-    keyring = options.keyring
     supporter = await repository.upsert_supporter(
         conn,
         campaign_id=page.campaign_id,
-        fingerprint=keyring.fingerprint(signature.contact.email),
+        fingerprint=fingerprint,
         page_id=page.id,
         country=signature.contact.address.country,
         testing=signature.action.testing,

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from orgs.models import ActionPage, Campaign, Org, PageStatus
+from orgs.models import ActionPage, Campaign, CampaignStatus, Org, PageStatus
 from orgs.scoping import Scope
 
 PUBLIC_STATUSES = (PageStatus.LIVE.value, PageStatus.CLOSED.value)
@@ -20,14 +20,21 @@ async def public_page(
     session: AsyncSession, *, page_id: int | None = None, name: str | None = None
 ) -> PublicPage | None:
     """A page the public may see (live or closed) with its org, campaign and lead org,
-    detached from the session (safe to keep after the request)."""
+    detached from the session (safe to keep after the request).
+
+    Never a page of a draft campaign: page ids are sequential, and a draft (its name, title,
+    lead) stays invisible to other tenants and the public, as the intake refuses it too.
+    """
     lead = aliased(Org)
     query = (
         select(ActionPage, Org, Campaign, lead)
         .join(Org, col(Org.id) == col(ActionPage.org_id))
         .join(Campaign, col(Campaign.id) == col(ActionPage.campaign_id))
         .join(lead, col(lead.id) == col(Campaign.org_id))
-        .where(col(ActionPage.status).in_(PUBLIC_STATUSES))
+        .where(
+            col(ActionPage.status).in_(PUBLIC_STATUSES),
+            col(Campaign.status) != CampaignStatus.DRAFT.value,
+        )
     )
     if page_id is not None:
         query = query.where(col(ActionPage.id) == page_id)

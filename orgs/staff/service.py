@@ -86,7 +86,11 @@ async def remove(
 async def invite(
     session: AsyncSession, scope: Scope, org_id: int, email: str, role: StaffRole, public_url: str
 ) -> str | StaffError:
-    """Make ``email`` staff of the org (creating the user) and return the one-time link."""
+    """Make ``email`` staff of the org (creating the user) and return the one-time link.
+
+    The link sets a password only for an account it created; for an existing account it is
+    accepted without touching it (the inviting owner holds the link, not the address).
+    """
     if not can_manage_staff(scope.subject, org_id):
         return StaffError(("input", "org"), StaffErrorCode.NOT_FOUND, "No such org")
     created = await create_user(session, email.strip(), org_id, role)
@@ -94,6 +98,8 @@ async def invite(
     staffer = await repository.staffer_for_update(session, scope, org_id, created.user.id)
     assert staffer is not None
     await _audit(session, scope, org_id, "staff.invited", staffer, role=role.value)
+    # only an account this invitation created may get its password from the link
+    purpose = LinkPurpose.INVITATION if created.password is not None else LinkPurpose.JOIN
     # the invitee gets the link by mail; the inviting owner too, for an instance without mail
     await plan_staff_mail(
         await session.connection(),
@@ -101,6 +107,6 @@ async def invite(
         org_id=org_id,
         user_id=created.user.id,
         subject=f"u{created.user.id}:o{org_id}:{int(utcnow().timestamp())}",
-        details={"role": role.value},
+        details={"role": role.value, "purpose": purpose.value},
     )
-    return await create_link(session, public_url, created.user.id, LinkPurpose.INVITATION)
+    return await create_link(session, public_url, created.user.id, purpose)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Date
 from sqlmodel import col
 
-from orgs.models import Action, ActionPage, Org, Supporter
+from orgs.models import Action, ActionPage, Org, StatCounter
 from orgs.scoping import Membership, Scope
 from permissions.roles import Permission
 
@@ -57,14 +57,16 @@ async def by_partner_page(
 async def own_breakdown(
     session: AsyncSession, scope: Scope, membership: Membership, dimension: str
 ) -> list[tuple[str | None, int]]:
-    """The org's own actions grouped by ``dimension`` (source, medium, campaign, country, day)."""
+    """The org's own actions grouped by ``dimension`` (source, medium, campaign, day), or
+    the supporters its own pages brought by the country they gave there (``country``)."""
     if not scope.allows(membership.org_id, Permission.VIEW_STATS):
         return []
+    if dimension == "country":
+        return await _own_countries(session, scope, membership)
     columns: dict[str, Any] = {
         "source": col(Action.source),
         "medium": col(Action.medium),
         "campaign": col(Action.tracking_campaign),
-        "country": col(Supporter.country),
         "day": cast(col(Action.created_at), Date),
     }
     key = columns[dimension]
@@ -77,7 +79,30 @@ async def own_breakdown(
             scope.org_filter(col(Action.org_id), Permission.VIEW_STATS),
         )
     )
-    if dimension == "country":
-        query = query.join(Supporter, col(Supporter.id) == col(Action.supporter_id))
     result = await session.execute(query.group_by(key).order_by(key))
     return [(None if k is None else str(k), int(n)) for k, n in result.all()]
+
+
+async def _own_countries(
+    session: AsyncSession, scope: Scope, membership: Membership
+) -> list[tuple[str | None, int]]:
+    """Countries from the org's own pages' public counters: each counts the country a new
+    supporter typed on that very page. Never the supporter's country as last given anywhere
+    (``Supporter.country``): anyone can sign a known address on their own page without a
+    country, and that would show what the person typed on another org's page (issue 10)."""
+    # metric "country:<code>|<shard>", see orgs/intake/repository.py
+    key = func.split_part(func.substr(col(StatCounter.metric), len("country:") + 1), "|", 1)
+    result = await session.execute(
+        select(key, func.sum(col(StatCounter.value)))
+        .join(ActionPage, col(ActionPage.id) == col(StatCounter.action_page_id))
+        .where(
+            col(StatCounter.campaign_id) == membership.campaign.id,
+            col(StatCounter.metric).startswith("country:"),
+            col(ActionPage.org_id) == membership.org_id,
+            scope.org_filter(col(ActionPage.org_id), Permission.VIEW_STATS),
+        )
+        .group_by(key)
+        .having(func.sum(col(StatCounter.value)) > 0)
+        .order_by(key)
+    )
+    return [(str(k), int(n)) for k, n in result.all()]

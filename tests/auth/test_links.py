@@ -162,3 +162,28 @@ class TestInviteStaff:
             assert invited["errors"][0]["code"] == "NOT_FOUND"
             assert len(staff) == 1
             assert list(actions) == []
+
+    async def test_an_existing_account_keeps_its_password(
+        self, session: AsyncSession, gql: GraphQLClient, settings: Settings
+    ) -> None:
+        # given staff of another org, whose address an owner of this org invites
+        org, elsewhere = await make_org(session), await make_org(session)
+        caller = await make_user(session)
+        await make_staffer(session, org, caller, StaffRole.OWNER)
+        existing = await make_user(session, password="their own passphrase")
+        await make_staffer(session, elsewhere, existing, StaffRole.OWNER)
+        variables = {"input": {"org": org.name, "email": existing.email, "role": "OWNER"}}
+        invited = (await gql(INVITE, variables, token=_bearer(settings, caller)))["data"]
+        # when the inviter accepts the link itself
+        accept = {
+            "input": {"token": _token(invited["inviteStaff"]["link"]), "password": NEW_PASSWORD}
+        }
+        accepted = await gql(ACCEPT, accept)
+        again = await gql(ACCEPT, accept)
+        # then it looks accepted (once), but only the address's owner sets its password
+        assert accepted["data"]["acceptInvitation"]["__typename"].endswith("Success")
+        assert again["data"]["acceptInvitation"]["errors"][0]["code"] == "INVALID_LINK"
+        assert not await _can_login(gql, existing.email, NEW_PASSWORD)
+        assert await _can_login(gql, existing.email, "their own passphrase")
+        reset = (await gql(RESET, accept))["data"]["resetPassword"]
+        assert reset["errors"][0]["code"] == "INVALID_LINK"

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orgs.models import AuditEvent, Org
+from orgs.models import AuditEvent, Org, User
 from tests.auth.fake_idp import FakeIdp
 from tests.conftest import GraphQLClient
 from tests.factories import make_org, make_staffer, make_token, make_user
@@ -223,6 +223,22 @@ class TestSsoRefusals:
         response = await _login(client, river.name, RETURN_URL)
         # then
         assert response.status_code == 403
+
+    async def test_staff_of_several_orgs_log_in_with_their_password(
+        self, river: Org, client: httpx.AsyncClient, provider: FakeIdp, session: AsyncSession
+    ) -> None:
+        # given the river's staff member is also staff of another org (any org may invite any
+        # address and run its own provider: a session it opened must not reach the others)
+        user = (
+            await session.execute(select(User).where(User.email == "staff@river.example"))  # type: ignore[arg-type]
+        ).scalar_one()
+        await make_staffer(session, await make_org(session), user)
+        await session.flush()
+        # when
+        response = await _login(client, river.name, RETURN_URL)
+        # then
+        assert response.status_code == 403
+        assert "also staff of other organisations" in response.text
 
     async def test_email_domain_outside_the_allowed_ones_is_refused(
         self, river: Org, client: httpx.AsyncClient, provider: FakeIdp, session: AsyncSession

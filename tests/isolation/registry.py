@@ -418,7 +418,8 @@ for _name in ("Mutation.addActionContact", "Mutation.addAction", "Mutation.linkA
         _name,
         Operation(
             document=None,
-            covered_by="tests/intake (public: anyone may sign; what it writes is the test)",
+            covered_by="tests/intake (public: anyone may sign; what it writes is the test); "
+            "tests/isolation/test_attacker.py (aimed at victims, as every attacker subject)",
         ),
     )
 
@@ -456,7 +457,11 @@ for _name in (
 ):
     register(
         _name,
-        Operation(document=None, covered_by="tests/delivery/test_api.py (by connector/org)"),
+        Operation(
+            document=None,
+            covered_by="tests/delivery/test_api.py (by connector/org); "
+            "tests/isolation/test_attacker.py (another org's connector and delivery ids)",
+        ),
     )
 
 # --- erasure --------------------------------------------------------------------------------
@@ -464,7 +469,8 @@ register(
     "Mutation.requestErasure",
     Operation(
         document=None,
-        covered_by="tests/delivery/test_erasure.py (only an org holding the supporter's copy)",
+        covered_by="tests/delivery/test_erasure.py (only an org holding the supporter's copy); "
+        "tests/isolation/test_attacker.py TestErasure (an org erases only its own copy)",
     ),
 )
 register(
@@ -472,7 +478,7 @@ register(
     Operation(
         document=None,
         covered_by="tests/delivery/test_erasure.py (public: the answer is constant, the link "
-        "goes to the address)",
+        "goes to the address); tests/isolation/test_attacker.py (the walk)",
     ),
 )
 

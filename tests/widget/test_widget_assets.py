@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from hub.widget_routes import IMMUTABLE_CACHE, routes, widget_asset
-from orgs.models import PageStatus
+from orgs.models import CampaignStatus, PageStatus
 from orgs.pages.config import config_schema
 from tests.factories import make_campaign, make_org, make_page
 
@@ -210,8 +210,13 @@ class TestDemoPage:
         draft = await make_page(
             session, org, await make_campaign(session, org), status=PageStatus.DRAFT
         )
+        # a live page of a draft campaign is not public either (ids are sequential)
+        unlaunched = await make_page(
+            session, org, await make_campaign(session, org, status=CampaignStatus.DRAFT.value)
+        )
         await session.flush()
         assert (await client.get(f"/demo/{draft.id}")).status_code == 404
+        assert (await client.get(f"/demo/{unlaunched.id}")).status_code == 404
         assert (await client.get("/demo/no-such-page")).status_code == 404
 
 
