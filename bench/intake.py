@@ -100,7 +100,8 @@ def setup(url: str) -> dict[str, int]:
         )
         page = conn.execute(
             "INSERT INTO action_page (org_id, campaign_id, name, locale, status, config, "
-            "templates) VALUES (%s, %s, %s, 'en', 'live', '{}', '{}') RETURNING id",
+            "templates, thank_you_mail) VALUES (%s, %s, %s, 'en', 'live', '{}', '{}', false) "
+            "RETURNING id",
             (org[0], campaign[0], f"bench/{secrets.token_hex(3)}"),
         ).fetchone()
         assert page is not None

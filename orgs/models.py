@@ -516,6 +516,14 @@ class Action(SQLModel, table=True):
         ),
     )
     ref: str | None = Field(default=None, sa_type=String(64), index=True)  # anonymous actions
+    # facts the dashboard's aggregates need, fixed when the action is taken
+    country: str | None = Field(default=None, sa_type=String(2))  # as given with this action
+    new_supporter: bool = Field(  # the person's first counted action in the campaign
+        default=False, sa_column_kwargs={"server_default": text("false")}
+    )
+    referral_generation: int = Field(  # 0: not referred; n: through a share of generation n-1
+        default=0, sa_column_kwargs={"server_default": text("0")}
+    )
     dupe_rank: int = Field(default=0)
     testing: bool = Field(default=False)
     flagged: str | None = Field(default=None, sa_type=String(32), description="why not counted")
@@ -545,6 +553,45 @@ class ContactRef(SQLModel, table=True):
     # carried in shared URLs (coalition_ref=...): credits the sharer, identifies no one
     referral_code: str | None = Field(default=None, sa_type=String(32), unique=True)
     created_at: datetime = _created()
+
+
+class StatRollup(SQLModel, table=True):
+    """Aggregates of counted actions per page, day, dimension and key (orgs/stats).
+
+    Kept current by the workers from actions not yet rolled up, so a breakdown reads a few
+    rows per page and day, never the actions. Not personal data: counts of sources, media,
+    countries, referral generations.
+    """
+
+    __tablename__ = "stat_rollup"
+    __table_args__ = (
+        Index("ix_stat_rollup_campaign_id_dimension_day", "campaign_id", "dimension", "day"),
+    )
+
+    action_page_id: int = Field(
+        sa_type=BigInteger, foreign_key="action_page.id", ondelete="CASCADE", primary_key=True
+    )
+    day: date = Field(sa_type=Date, primary_key=True)
+    dimension: str = Field(sa_type=String(16), primary_key=True)
+    key: str = Field(sa_type=String(300), primary_key=True)
+    campaign_id: int = _fk("campaign.id", index=False)
+    org_id: int = _fk("org.id")
+    n: int = Field(default=0, sa_type=BigInteger)
+
+
+class StatQueue(SQLModel, table=True):
+    """Actions not summed into ``stat_rollup`` yet (orgs/stats/repository.py).
+
+    The signature's statement adds its action; the workers' roll-up takes rows out as it
+    sums them. Small (seconds of traffic), so reading what waits is cheap.
+    """
+
+    __tablename__ = "stat_queue"
+
+    action_id: int = Field(
+        sa_type=BigInteger, foreign_key="action.id", ondelete="CASCADE", primary_key=True
+    )
+    campaign_id: int = Field(sa_type=BigInteger)
 
 
 class RateLimitCounter(SQLModel, table=True):
@@ -599,6 +646,12 @@ class Delivery(SQLModel, table=True):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_delivery_org_id_status", "org_id", "status"),
+        Index(  # connector health: delivered lately, last delivery
+            "ix_delivery_delivered",
+            "connector_id",
+            "delivered_at",
+            postgresql_where=text("status = 'delivered'"),
+        ),
         Index("ix_delivery_supporter_id_connector_id", "supporter_id", "connector_id"),
     )
 

@@ -18,6 +18,7 @@ class Permission(Flag):
     MANAGE_TOKENS = auto()
     MANAGE_STAFF = auto()
     MANAGE_ORG = auto()
+    READ_AUDIT = auto()  # the org's audit log: owners only
 
 
 NONE = Permission(0)
@@ -51,6 +52,7 @@ SCOPE_PERMISSIONS: dict[str, Permission] = {
     "tokens:write": Permission.MANAGE_TOKENS,
     "staff:write": Permission.MANAGE_STAFF,
     "org:write": Permission.MANAGE_ORG,
+    "audit:read": Permission.READ_AUDIT,
 }
 ALL_SCOPES = tuple(SCOPE_PERMISSIONS)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from strawberry.dataloader import DataLoader
 
 from orgs.delivery import repository, service
 from orgs.delivery.outbound import OutboundGuard
@@ -49,9 +52,29 @@ async def test_connector(ctx: Context, connector_id: int) -> Delivery | None:
     return await service.test_connector(await ctx.session(), ctx.scope, connector_id, utcnow())
 
 
-async def retry_deliveries(ctx: Context, org: str, ids: list[int] | None) -> int | None:
+async def retry_deliveries(
+    ctx: Context, org: str, ids: list[int] | None, connector_id: int | None = None
+) -> int | None:
     """Failed deliveries of the org queued again; None when the org is not the caller's."""
     org_id = await _org_id(ctx, org)
     if org_id is None:
         return None
-    return await service.retry_failed(await ctx.session(), ctx.scope, org_id, ids, utcnow())
+    return await service.retry_failed(
+        await ctx.session(), ctx.scope, org_id, ids, utcnow(), connector_id
+    )
+
+
+async def connector_health(
+    ctx: Context, org_id: int, connector_id: int
+) -> repository.ConnectorHealth:
+    """A connector's health; one read per org and request for all its connectors."""
+    key = f"connector-health:{org_id}"
+    if key not in ctx.loaders:
+
+        async def load(ids: Sequence[int]) -> list[repository.ConnectorHealth]:
+            found = await service.connector_health(await ctx.session(), ctx.scope, org_id, utcnow())
+            return [found.get(i, repository.ConnectorHealth()) for i in ids]
+
+        ctx.loaders[key] = DataLoader(load_fn=load)
+    health: repository.ConnectorHealth = await ctx.loaders[key].load(connector_id)
+    return health

@@ -21,8 +21,21 @@ from schema.scalars import JsonValue
 DeliveryStatus = strawberry.enum(DeliveryStatusValue, name="DeliveryStatus")
 
 
+@strawberry.type(description="What a connector did lately; errors carry no personal data.")
+class ConnectorHealth:
+    delivered_last_day: int = strawberry.field(description="Delivered in the last 24 hours.")
+    last_delivered_at: datetime | None
+    pending: int = strawberry.field(description="Due or being sent.")
+    retrying: int = strawberry.field(description="Of the pending, those that failed before.")
+    waiting: int = strawberry.field(description="Held until the supporter confirms.")
+    failed: int = strawberry.field(description="Given up on; retryDeliveries sends them again.")
+    last_error: str | None
+    last_error_at: datetime | None
+
+
 @strawberry.type(description="Where an org's supporters go; secrets are never returned.")
 class Connector:
+    org_id: strawberry.Private[int]
     id: int
     kind: str
     name: str
@@ -30,10 +43,25 @@ class Connector:
     config: JsonValue
     created_at: datetime
 
+    @strawberry.field(description="Deliveries lately: delivered, pending, failed, last error.")
+    async def health(self, info: Info[Context, None]) -> ConnectorHealth:
+        found = await resolvers.connector_health(info.context, self.org_id, self.id)
+        return ConnectorHealth(
+            delivered_last_day=found.delivered_last_day,
+            last_delivered_at=found.last_delivered_at,
+            pending=found.pending,
+            retrying=found.retrying,
+            waiting=found.waiting,
+            failed=found.failed,
+            last_error=found.last_error,
+            last_error_at=found.last_error_at,
+        )
+
     @classmethod
     def from_row(cls, row: ConnectorRow) -> Connector:
         assert row.id is not None
         return cls(
+            org_id=row.org_id,
             id=row.id,
             kind=row.kind,
             name=row.name,
@@ -182,6 +210,9 @@ class RetryDeliveriesInput:
     ids: list[int] | None = strawberry.field(
         default=None, description="Failed deliveries to retry; all failed ones when null."
     )
+    connector: int | None = strawberry.field(
+        default=None, description="Only the failed deliveries of this connector."
+    )
 
 
 def _missing(field: str) -> ConnectorError:
@@ -278,7 +309,9 @@ class DeliveryMutation:
     async def retry_deliveries(
         self, info: Info[Context, None], input: RetryDeliveriesInput
     ) -> RetryDeliveriesResult:
-        count = await resolvers.retry_deliveries(info.context, input.org, input.ids)
+        count = await resolvers.retry_deliveries(
+            info.context, input.org, input.ids, input.connector
+        )
         if count is None:
             return RetryDeliveriesErrors(errors=[_missing("org")])
         return RetryDeliveriesSuccess(count=count)

@@ -13,6 +13,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.audit import AuditQuery
 from schema.auth import AuthMutation
 from schema.coalition import CoalitionMutation
 from schema.contacts import (
@@ -46,6 +47,7 @@ QUERIES: tuple[type, ...] = (
     StatsQuery,
     SsoQuery,
     DeliveryQuery,
+    AuditQuery,
     TargetQuery,
 )
 MUTATIONS: tuple[type, ...] = (

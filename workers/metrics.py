@@ -1,4 +1,4 @@
-"""Prometheus metrics of the delivery pipeline, served on /metrics."""
+"""Prometheus metrics of the workers (deliveries, the stats roll-up), served on /metrics."""
 
 from __future__ import annotations
 
@@ -13,3 +13,4 @@ DELIVERY_LATENCY = Histogram(
     "Duration of successful delivery attempts",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+ROLLED_UP = Counter("hub_stats_rolled_up_total", "Actions summed into the dashboard's roll-up")

@@ -9,7 +9,6 @@ and status check make a duplicate harmless.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 
 from orgs.outbox import repository
 from orgs.targets import repository as targets
+from workers.loop import Loop
 from workers.metrics import ENQUEUED
 
 log = structlog.get_logger(__name__)
@@ -27,7 +27,9 @@ SWEEP_SECONDS = 600.0
 TEST_MESSAGE_TTL = timedelta(days=1)
 
 
-class Relay:
+class Relay(Loop):
+    name = "outbox-relay"
+
     def __init__(
         self,
         engine: Engine,
@@ -39,17 +41,15 @@ class Relay:
         clock: Callable[[], datetime] | None = None,
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
+        super().__init__(idle_seconds=idle_seconds)
         self.engine = engine
         self.enqueue = enqueue
         self.batch = batch
-        self.idle_seconds = idle_seconds
         self.stale_seconds = stale_seconds
         # rows are due by this clock (the database's when None); tests of drip sending move it
         self.clock = clock
         self.sweep_seconds = sweep_seconds
         self._swept = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def sweep(self) -> int:
         """Housekeeping: test messages to targets are purged after a day (the number)."""
@@ -82,21 +82,5 @@ class Relay:
         ENQUEUED.inc(len(ids) - len(unsent))
         return len(ids) - len(unsent)
 
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                relayed = self.relay_once()
-            except Exception:  # the database or broker is down: try again shortly
-                log.exception("relay.error")
-                relayed = 0
-            if relayed < self.batch:
-                self._stop.wait(self.idle_seconds)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+    def once(self) -> bool:
+        return self.relay_once() >= self.batch

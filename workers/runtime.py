@@ -1,4 +1,5 @@
-"""The delivery runtime: outbox relay + Dramatiq worker, in ``worker`` or inside ``serve``.
+"""The delivery runtime: outbox relay + Dramatiq worker + the stats roll-up, in ``worker``
+or inside ``serve``.
 
 Brokers: RabbitMQ when ``HUB_BROKER_URL`` is ``amqp://...`` (publisher confirms on, so a
 message the relay committed as queued is on the broker's disk), else Dramatiq's in-process
@@ -25,6 +26,7 @@ from workers.connectors.transport import GuardedClient
 from workers.mail import Mailer
 from workers.pipeline import Pipeline
 from workers.relay import Relay
+from workers.rollup import Rollup
 
 # connector modules register themselves on import
 from workers.connectors import webhook  # noqa: F401  isort: skip
@@ -99,6 +101,8 @@ class DeliveryRuntime:
             if relay
             else None
         )
+        # the dashboard's aggregates, summed where the outbox is relayed
+        self.rollup = Rollup(self.engine) if relay else None
         self.worker = (
             dramatiq.Worker(self.broker, worker_threads=settings.worker_threads)
             if consume
@@ -126,6 +130,8 @@ class DeliveryRuntime:
             self.worker.start()
         if self.relay is not None:
             self.relay.start()
+        if self.rollup is not None:
+            self.rollup.start()
         if self.liveness_file is not None:
             self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
             self._heartbeat.start()
@@ -136,6 +142,8 @@ class DeliveryRuntime:
         self._stop.set()
         if self.relay is not None:
             self.relay.stop()
+        if self.rollup is not None:
+            self.rollup.stop()
         if self.worker is not None:
             self.worker.stop(timeout=30_000)
         self.broker.close()

@@ -213,12 +213,20 @@ _CONFIRM = text(
     """
     WITH confirmed AS (
       UPDATE supporter SET confirmation = 'confirmed', confirmed_at = now()
-      WHERE id = :id AND confirmation = 'confirming' RETURNING id
+      WHERE id = :id AND confirmation = 'confirming' RETURNING id, campaign_id
+    ),
+    consents AS (
+      UPDATE consent SET confirmed_at = now()
+      WHERE supporter_id IN (SELECT id FROM confirmed) AND method = 'double'
+        AND confirmed_at IS NULL
+      RETURNING id, action_page_id
     )
-    UPDATE consent SET confirmed_at = now()
-    WHERE supporter_id IN (SELECT id FROM confirmed) AND method = 'double'
-      AND confirmed_at IS NULL
-    RETURNING 1
+    -- the confirmation rate's numerator, on the page that asked (its "doi:asked" counter)
+    INSERT INTO stat_counter (action_page_id, metric, campaign_id, value)
+    SELECT (SELECT action_page_id FROM consents ORDER BY id LIMIT 1), 'doi:confirmed|0',
+           confirmed.campaign_id, 1
+    FROM confirmed WHERE EXISTS (SELECT 1 FROM consents)
+    ON CONFLICT (action_page_id, metric) DO UPDATE SET value = stat_counter.value + 1
     """
 )
 _STILL_CONFIRMING = text("SELECT confirmation FROM supporter WHERE id = :id")

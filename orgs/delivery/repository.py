@@ -4,7 +4,7 @@ workers read for one delivery (sync, the system scope of the delivery's org)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -73,9 +73,15 @@ async def deliveries(
 
 
 async def retry(
-    session: AsyncSession, scope: Scope, org_id: int, ids: list[int] | None, now: datetime
+    session: AsyncSession,
+    scope: Scope,
+    org_id: int,
+    ids: list[int] | None,
+    now: datetime,
+    connector_id: int | None = None,
 ) -> int:
-    """Failed deliveries of the org (all, or those listed) become pending again, due now."""
+    """Failed deliveries of the org (all, those listed, or one connector's) become pending
+    again, due now."""
     query = (
         update(Delivery)
         .where(
@@ -92,8 +98,103 @@ async def retry(
     )
     if ids is not None:
         query = query.where(col(Delivery.id).in_(ids))
+    if connector_id is not None:
+        query = query.where(col(Delivery.connector_id) == connector_id)
     result = await session.execute(query)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class ConnectorHealth:
+    """What a connector has done lately (counts, times and the last error; no personal data)."""
+
+    delivered_last_day: int = 0
+    last_delivered_at: datetime | None = None
+    pending: int = 0  # due or being sent
+    retrying: int = 0  # of the pending, those that failed at least once
+    waiting: int = 0  # held until the supporter confirms (double opt-in)
+    failed: int = 0  # given up on: retry them once the connector is fixed
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+
+_UNSETTLED = (
+    DeliveryStatus.PENDING.value,
+    DeliveryStatus.QUEUED.value,
+    DeliveryStatus.WAITING.value,
+    DeliveryStatus.FAILED.value,
+)
+
+
+async def connector_health(
+    session: AsyncSession, scope: Scope, org_id: int, now: datetime
+) -> dict[int, ConnectorHealth]:
+    """Health of each of the org's connectors (only those with deliveries appear)."""
+    if not scope.allows(org_id, MANAGE):
+        return {}
+    status, connector = col(Delivery.status), col(Delivery.connector_id)
+    pending = status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.QUEUED.value])
+    unsettled = (
+        await session.execute(
+            select(
+                connector,
+                func.count().filter(pending),
+                func.count().filter(pending, col(Delivery.attempts) > 0),
+                func.count().filter(status == DeliveryStatus.WAITING.value),
+                func.count().filter(status == DeliveryStatus.FAILED.value),
+            )
+            .where(col(Delivery.org_id) == org_id, status.in_(_UNSETTLED), connector.is_not(None))
+            .group_by(connector)
+        )
+    ).all()
+    delivered = status == DeliveryStatus.DELIVERED.value
+    settled = (
+        await session.execute(
+            select(
+                col(Connector.id),
+                select(func.count())
+                .where(
+                    connector == col(Connector.id),
+                    delivered,
+                    col(Delivery.delivered_at) > now - timedelta(days=1),
+                )
+                .scalar_subquery(),
+                select(func.max(col(Delivery.delivered_at)))
+                .where(connector == col(Connector.id), delivered)
+                .scalar_subquery(),
+            ).where(
+                col(Connector.org_id) == org_id, scope.org_filter(col(Connector.org_id), MANAGE)
+            )
+        )
+    ).all()
+    errors = (
+        await session.execute(
+            select(connector, col(Delivery.last_error), col(Delivery.updated_at))
+            .where(
+                col(Delivery.org_id) == org_id,
+                status.in_(_UNSETTLED),
+                col(Delivery.last_error).is_not(None),
+                connector.is_not(None),
+            )
+            .order_by(connector, col(Delivery.updated_at).desc())
+            .distinct(connector)
+        )
+    ).all()
+    found: dict[int, dict[str, Any]] = {}
+    for cid, day, last in settled:
+        found[int(cid)] = {"delivered_last_day": int(day), "last_delivered_at": last}
+    for cid, n_pending, n_retrying, n_waiting, n_failed in unsettled:
+        assert cid is not None
+        found.setdefault(int(cid), {}).update(
+            pending=int(n_pending),
+            retrying=int(n_retrying),
+            waiting=int(n_waiting),
+            failed=int(n_failed),
+        )
+    for cid, error, at in errors:
+        assert cid is not None
+        found.setdefault(int(cid), {}).update(last_error=error, last_error_at=at)
+    return {cid: ConnectorHealth(**fields) for cid, fields in found.items()}
 
 
 async def status_counts(session: AsyncSession) -> dict[str, int]:

@@ -131,9 +131,20 @@ async def deliveries(
 
 
 async def retry_failed(
-    session: AsyncSession, scope: Scope, org_id: int, ids: list[int] | None, now: datetime
+    session: AsyncSession,
+    scope: Scope,
+    org_id: int,
+    ids: list[int] | None,
+    now: datetime,
+    connector_id: int | None = None,
 ) -> int:
-    return await repository.retry(session, scope, org_id, ids, now)
+    return await repository.retry(session, scope, org_id, ids, now, connector_id)
+
+
+async def connector_health(
+    session: AsyncSession, scope: Scope, org_id: int, now: datetime
+) -> dict[int, repository.ConnectorHealth]:
+    return await repository.connector_health(session, scope, org_id, now)
 
 
 async def test_connector(

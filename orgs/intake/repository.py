@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orgs.campaigns import consent
+from orgs.stats import repository as stats
 
 COUNTER_SHARDS = 8  # counter rows per metric and page: concurrent signatures rarely wait
 
@@ -254,6 +255,7 @@ class ActionRow:
     consent_version: str | None
     consent_method: str
     confirm: bool  # start double opt-in (supporter becomes 'confirming')
+    doi_asked: bool  # this signature asks the person to confirm for the first time
     recipients: list[int]  # orgs told of this action if they hold a Contact (orgs/scoping.py)
     link_refs: list[str]
     issue_ref: tuple[bytes, str] | None  # (hash, referral code) of the capability to issue
@@ -307,7 +309,7 @@ keyed AS (
     AND action_page_id = :page_id AND idempotency_key = :idempotency_key
 ),
 referrer AS (
-  SELECT id, supporter_id FROM contact_ref
+  SELECT id, supporter_id, action_id FROM contact_ref
   WHERE CAST(:referral_code AS text) IS NOT NULL AND referral_code = :referral_code
     AND campaign_id = :campaign_id
     AND supporter_id IS DISTINCT FROM CAST(:supporter_id AS bigint)
@@ -316,12 +318,18 @@ ins AS (
   INSERT INTO action (org_id, campaign_id, action_page_id, supporter_id, action_type,
                       custom_fields, source, medium, tracking_campaign, content, location,
                       referrer_host, referred_by_supporter_id, referred_by_ref_id, ref,
-                      dupe_rank, testing, flagged, idempotency_key)
+                      dupe_rank, testing, flagged, idempotency_key, country, new_supporter,
+                      referral_generation)
   SELECT :org_id, :campaign_id, :page_id, :supporter_id, :action_type,
          CAST(:custom_fields AS jsonb), :source, :medium, :tracking_campaign, :content,
          :location, :referrer_host, (SELECT supporter_id FROM referrer LIMIT 1),
          (SELECT id FROM referrer LIMIT 1), :anonymous_ref,
-         prior.rank, :testing, :flagged, :idempotency_key
+         prior.rank, :testing, :flagged, :idempotency_key, :country,
+         prior.counted_before = 0 AND :count_supporter AND :counted,
+         CASE WHEN EXISTS (SELECT 1 FROM referrer)
+              THEN 1 + COALESCE((SELECT ra.referral_generation FROM action ra
+                                 WHERE ra.id = (SELECT action_id FROM referrer LIMIT 1)), 0)
+              ELSE 0 END
   FROM prior
   WHERE prior.recent = 0 AND NOT EXISTS (SELECT 1 FROM keyed)
   ON CONFLICT (action_page_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -366,6 +374,9 @@ linked AS (
   WHERE cardinality(CAST(:link_refs AS text[])) > 0 AND campaign_id = :campaign_id
     AND org_id = :org_id AND supporter_id IS NULL AND ref = ANY(CAST(:link_refs AS text[]))
 ),
+queued AS (
+  INSERT INTO stat_queue (action_id, campaign_id) SELECT id, :campaign_id FROM ins
+),
 counters AS (
   INSERT INTO stat_counter (action_page_id, metric, campaign_id, value)
   SELECT :page_id, m.metric, :campaign_id, 1
@@ -374,7 +385,8 @@ counters AS (
       ('cactions:' || :action_type || '|' || :shard, prior.campaign_rank = 0),
       ('supporters|' || :shard, prior.counted_before = 0 AND :count_supporter),
       ('country:' || COALESCE(:country, '') || '|' || :shard,
-       prior.counted_before = 0 AND :count_supporter AND CAST(:country AS text) IS NOT NULL)
+       prior.counted_before = 0 AND :count_supporter AND CAST(:country AS text) IS NOT NULL),
+      ('doi:asked|' || :shard, :doi_asked)
   ) AS m(metric, wanted)
   WHERE m.wanted AND :counted
   ON CONFLICT (action_page_id, metric) DO UPDATE SET value = stat_counter.value + 1
@@ -436,6 +448,7 @@ async def write_action(conn: AsyncConnection, row: ActionRow) -> WriteResult:
         "consent_version": row.consent_version,
         "consent_method": row.consent_method,
         "confirm": row.confirm,
+        "doi_asked": row.doi_asked,
         "recipients": row.recipients,
         "link_refs": row.link_refs,
         "ref_hash": row.issue_ref[0] if row.issue_ref else None,
@@ -545,15 +558,14 @@ async def sweep_rate_limits(conn: AsyncConnection) -> None:
 _UNCOUNT = text(
     """
     WITH counted AS (
-      SELECT id, action_page_id, campaign_id, action_type, dupe_rank, created_at FROM action
+      SELECT id, action_page_id, campaign_id, action_type, dupe_rank, created_at, country,
+             new_supporter
+      FROM action
       WHERE supporter_id = :id AND NOT testing AND flagged IS NULL
     ),
     first_of_type AS (
       SELECT DISTINCT ON (action_type) action_page_id, campaign_id, action_type FROM counted
       ORDER BY action_type, created_at, id
-    ),
-    first_any AS (
-      SELECT action_page_id, campaign_id FROM counted ORDER BY created_at, id LIMIT 1
     ),
     lost AS (
       SELECT action_page_id, campaign_id, 'actions:' || action_type AS metric
@@ -561,10 +573,10 @@ _UNCOUNT = text(
       UNION ALL
       SELECT action_page_id, campaign_id, 'cactions:' || action_type FROM first_of_type
       UNION ALL
-      SELECT action_page_id, campaign_id, 'supporters' FROM first_any
+      SELECT action_page_id, campaign_id, 'supporters' FROM counted WHERE new_supporter
       UNION ALL
-      SELECT f.action_page_id, f.campaign_id, 'country:' || s.country
-      FROM first_any f JOIN supporter s ON s.id = :id WHERE s.country IS NOT NULL
+      SELECT action_page_id, campaign_id, 'country:' || country
+      FROM counted WHERE new_supporter AND country IS NOT NULL
     ),
     uncounted AS (
       INSERT INTO stat_counter (action_page_id, metric, campaign_id, value)
@@ -582,7 +594,7 @@ async def uncount_supporter(conn: AsyncConnection, supporter_id: int) -> None:
     """Take a supporter out of every counter (they said "it wasn't me"): what their actions
     added is subtracted and the actions are flagged ``rejected``, so they count no more.
 
-    The country counter uses the supporter's current country (a person who changed country
-    between signatures is subtracted from the latest one).
+    The dashboard's roll-up takes them out first and counts them again as flagged.
     """
+    await stats.unroll_supporter(conn, supporter_id)
     await conn.execute(_UNCOUNT, {"id": supporter_id})

@@ -277,6 +277,10 @@ async def add_action_contact(
                 ConsentMethod.DOUBLE if page.double_opt_in else ConsentMethod.SINGLE
             ).value,
             confirm=waiting and flagged is None,
+            doi_asked=waiting
+            and flagged is None
+            and not signature.action.testing
+            and supporter.confirmation in (ConfirmationStatus.NONE, ConfirmationStatus.REJECTED),
             recipients=given.recipients,
             link_refs=[signature.link_ref] if signature.link_ref else [],
             issue_ref=(hash_ref(new_ref), referral_code),
@@ -404,6 +408,7 @@ async def add_action(
             consent_version=page.consent_version,
             consent_method=ConsentMethod.SINGLE.value,
             confirm=False,
+            doi_asked=False,
             recipients=[page.org_id],
             link_refs=[],
             issue_ref=None,

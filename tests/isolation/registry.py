@@ -29,6 +29,7 @@ TOKEN_SCOPES = (
     "tokens:write",
     "staff:write",
     "org:write",
+    "audit:read",
 )
 ANONYMOUS = "anonymous"
 PAGE_ORG_OWNER = "page-org:owner"  # partner A, whose page collected the signature
@@ -422,6 +423,16 @@ for _name in ("Mutation.addActionContact", "Mutation.addAction", "Mutation.linkA
             "tests/isolation/test_attacker.py (aimed at victims, as every attacker subject)",
         ),
     )
+
+register(
+    "Query.auditLog",
+    Operation(
+        document="query($org: String!) { auditLog(org: $org) { nodes { action details } } }",
+        variables=lambda w: {"org": w.lead},
+        # the lead's owners (and its tokens with audit:read), nobody else
+        allowed=lead_with("owner", "audit:read"),
+    ),
+)
 
 # --- delivery -----------------------------------------------------------------------------
 _CONNECTOR_MANAGERS = ("owner", "data_manager", "integrator", "connectors:write")

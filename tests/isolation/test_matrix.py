@@ -122,6 +122,7 @@ async def build_world(
         delivery=lead if state.lead_delivers else None,
         email="signer@example.net",
     )
+    await f.make_audit_event(session, lead, "partner.invite", details={"org": b.name})
     target = await f.make_target(session, campaign, "m-target")
     held = await f.make_target_message(session, target, signed.supporter, a_live, keyring)
     subjects: dict[str, Subject] = {registry.ANONYMOUS: ANONYMOUS}

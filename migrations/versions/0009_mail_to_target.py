@@ -1,8 +1,8 @@
 """mail to target: targets and their addresses, a campaign's sending settings, messages
 (each sent through its outbox row, event ``target_mail``; ``held`` for moderation and pause)
 
-Revision ID: mtt1 (to be renumbered in the linear history when merged)
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "mtt1"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
