@@ -48,7 +48,17 @@ HOUR = timedelta(hours=1)
 
 def _signer(contact: dict[str, object]) -> str:
     names = (contact.get("firstName"), contact.get("lastName"))
-    return " ".join(str(n) for n in names if n)
+    return render.line(" ".join(str(n) for n in names if n), 200)
+
+
+def _recipient(message: targets.OutgoingMessage) -> render.Recipient:
+    return render.Recipient(
+        name=render.line(message.target_name, 200),
+        external_id=message.target_external_id,
+        area=message.target_area,
+        locale=message.target_locale,
+        fields=message.target_fields,
+    )
 
 
 def send(mailer: Mailer, conn: Connection, job: DeliveryJob, now: datetime) -> None:
@@ -151,14 +161,15 @@ def _compose(
     signer_email: object,
 ) -> EmailMessage:
     locale = message.target_locale or message.page_locale
+    target = _recipient(message)
     mail = EmailMessage(policy=_POLICY)
-    mail["Subject"] = render.subject(str(text.get("subject") or ""), message.target_name, signer)
-    mail["From"] = _from(mailer, signer or message.org_title)
+    mail["Subject"] = render.subject(str(text.get("subject") or ""), target, signer)
+    mail["From"] = _from(mailer, signer or render.line(message.org_title))
     if text.get("replyTo") is True and isinstance(signer_email, str) and signer_email:
         mail["Reply-To"] = formataddr((signer, signer_email))
-    mail["To"] = ", ".join(formataddr((message.target_name, a)) for _, a in message.emails)
+    mail["To"] = ", ".join(formataddr((target.name, a)) for _, a in message.emails)
     mail["Message-ID"] = _message_id(mailer, message.token, message.id)
-    body = render.body(str(text.get("body") or ""), message.target_name, signer)
+    body = render.body(str(text.get("body") or ""), target, signer)
     footer = render.footer(locale, signer, message.campaign_title, message.org_title)
     mail.set_content(body + footer)
     mail["Content-Language"] = catalog.language_tag(message.page_locale)
@@ -180,14 +191,15 @@ def _send_test(
     raw_names = text.get("targets")
     names = [str(n) for n in raw_names] if isinstance(raw_names, list) else []
     locale = message.page_locale
+    target = _recipient(message)
     mail = EmailMessage(policy=_POLICY)
-    subject = render.subject(str(text.get("subject") or ""), message.target_name, signer)
+    subject = render.subject(str(text.get("subject") or ""), target, signer)
     mail["Subject"] = render.TEST_PREFIX + subject
-    mail["From"] = _from(mailer, signer or message.org_title)
+    mail["From"] = _from(mailer, signer or render.line(message.org_title))
     mail["To"] = formataddr((signer, signer_email))
     mail["Message-ID"] = _message_id(mailer, message.token, message.id)
     mail["Auto-Submitted"] = "auto-generated"
-    body = render.body(str(text.get("body") or ""), message.target_name, signer)
+    body = render.body(str(text.get("body") or ""), target, signer)
     footer = render.footer(locale, signer, message.campaign_title, message.org_title)
     mail.set_content(render.test_note(locale, names or [message.target_name]) + body + footer)
     mail["Content-Language"] = catalog.language_tag(locale)

@@ -120,7 +120,8 @@ async def prepare(
             hold = TargetHold.MODERATION
         elif settings.paused:
             hold = TargetHold.PAUSED
-    reply_to = action.custom_fields.get("replyTo") is True
+    # the signer's address goes to targets only where the campaign asked and they agreed
+    reply_to = settings.ask_reply_to and action.custom_fields.get("replyTo") is True
     return Prepared(kind, settings, tuple(targets), text, reply_to, hold)
 
 

@@ -1,16 +1,21 @@
 """What a target receives: the signer's subject and body as plain text, personalised.
 
-``{target}`` in a subject or body is the target's name (several targets of one mailto link:
-their names, joined), ``{signer}`` the signer's name; a body without ``{signer}`` gets the
-signer's name on a line of its own at the end. The hub adds a footer saying who sent the
-message through which campaign, in the target's language (else the page's). Messages are
-plain text only: markup a signer types stays inert text in every mail client.
+Placeholders, filled in one pass (a value put in is never read again as a placeholder):
+``{target}`` is the target's name (several targets of one mailto link: their names, joined),
+``{signer}`` the signer's name; Proca's widget's tags work too: ``{{target.name}}``,
+``{{target.externalId}}``, ``{{target.area}}``, ``{{target.locale}}`` and
+``{{target.fields.KEY}}`` (an unknown tag becomes empty, as in mustache). A body without
+``{signer}`` gets the signer's name on a line of its own at the end. The hub adds a footer
+saying who sent the message through which campaign, in the target's language (else the
+page's). Messages are plain text only: markup a signer types stays inert text in every mail
+client, and a subject or display name is always one line.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -38,17 +43,64 @@ def template(templates: Mapping[str, Any], locale: str) -> Text | None:
     return None
 
 
-def _fill(text: str, target: str, signer: str) -> str:
-    return text.replace("{target}", target).replace("{signer}", signer)
+@dataclass(frozen=True)
+class Recipient:
+    """What placeholders may say of a target (its public fields only)."""
+
+    name: str
+    external_id: str = ""
+    area: str | None = None
+    locale: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def tag(self, path: str) -> str:
+        """The value of a mustache tag (``target.name``...); empty when there is none."""
+        head, _, rest = path.partition(".")
+        if head != "target":
+            return ""
+        if rest.startswith("fields."):
+            value = (
+                self.fields.get(rest[len("fields.") :])
+                if isinstance(self.fields, Mapping)
+                else None
+            )
+            return str(value) if isinstance(value, str | int | float) else ""
+        found = {
+            "name": self.name,
+            "externalId": self.external_id,
+            "area": self.area,
+            "locale": self.locale,
+        }.get(rest)
+        return found or ""
 
 
-def subject(raw: str, target: str, signer: str = "") -> str:
-    """One line, whatever was stored: a header cannot be split (defence in depth)."""
-    line = " ".join(_fill(raw, target, signer).split())
-    return line[:300]
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]{1,100})\s*\}\}|\{(target|signer)\}")
 
 
-def body(raw: str, target: str, signer: str) -> str:
+def _fill(text: str, target: Recipient | str, signer: str) -> str:
+    who = target if isinstance(target, Recipient) else Recipient(target)
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(2) == "signer":
+            return signer
+        if match.group(2) == "target":
+            return who.name
+        return who.tag(match.group(1))
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def line(value: str, limit: int = 300) -> str:
+    """One line of at most ``limit`` characters: a header cannot be split (defence in depth
+    behind the intake's and the upsert's text checks)."""
+    return " ".join(value.split())[:limit]
+
+
+def subject(raw: str, target: Recipient | str, signer: str = "") -> str:
+    return line(_fill(raw, target, line(signer)))
+
+
+def body(raw: str, target: Recipient | str, signer: str) -> str:
     filled = _fill(raw, target, signer).rstrip()
     if signer and "{signer}" not in raw:
         filled += f"\n\n{signer}"

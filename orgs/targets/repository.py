@@ -499,6 +499,7 @@ class IntakeSettings:
     found: bool
     mode: str
     editable: bool
+    ask_reply_to: bool
     paused: bool
     moderation: str
     blocked_words: tuple[str, ...]
@@ -513,7 +514,8 @@ class IntakeSettings:
 
 _INTAKE_SETTINGS = text(
     """
-    SELECT p.locale, s.campaign_id IS NOT NULL AS found, s.mode, s.editable, s.paused,
+    SELECT p.locale, s.campaign_id IS NOT NULL AS found, s.mode, s.editable, s.ask_reply_to,
+           s.paused,
            s.moderation, s.blocked_words, s.templates, s.timezone, s.starts_on, s.ends_on,
            s.daily_start, s.daily_end, s.hourly_cap
     FROM action_page p LEFT JOIN mail_to_target s ON s.campaign_id = p.campaign_id
@@ -539,6 +541,7 @@ async def intake_settings(conn: AsyncConnection, page_id: int) -> IntakeSettings
         found=found,
         mode=row.mode if found else "server",
         editable=bool(row.editable) if found else True,
+        ask_reply_to=bool(row.ask_reply_to) if found else False,
         paused=bool(row.paused) if found else False,
         moderation=row.moderation if found else "none",
         blocked_words=tuple(row.blocked_words or ()) if found else (),
@@ -722,6 +725,9 @@ class OutgoingMessage:
     token: str | None
     target_id: int
     target_name: str
+    target_external_id: str
+    target_area: str | None
+    target_fields: dict[str, Any]
     target_locale: str | None
     target_active: bool
     emails: tuple[tuple[int, str], ...]  # (id, address) of the active addresses
@@ -737,7 +743,8 @@ class OutgoingMessage:
 _OUTGOING = text(
     """
     SELECT m.id, m.kind, m.testing, m.hold, m.payload, m.message_token, m.target_id,
-           t.name AS target_name, t.locale AS target_locale, t.active AS target_active,
+           t.name AS target_name, t.external_id AS target_external_id, t.area AS target_area,
+           t.fields AS target_fields, t.locale AS target_locale, t.active AS target_active,
            c.name AS campaign_name, c.title AS campaign_title, p.locale AS page_locale,
            o.title AS org_title,
            COALESCE(s.paused, false) AS paused, COALESCE(s.moderation, 'none') AS moderation,
@@ -774,6 +781,9 @@ def outgoing(conn: Connection, delivery_id: int, org_id: int) -> OutgoingMessage
         token=row.message_token,
         target_id=int(row.target_id),
         target_name=row.target_name,
+        target_external_id=row.target_external_id,
+        target_area=row.target_area,
+        target_fields=row.target_fields or {},
         target_locale=row.target_locale,
         target_active=bool(row.target_active),
         emails=tuple(zip(row.email_ids or (), row.emails or (), strict=True)),

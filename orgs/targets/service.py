@@ -8,6 +8,7 @@ active part in raises ``NOT_FOUND``, exactly like a missing one; a partner gets
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,6 +40,7 @@ from orgs.scoping import Membership, Scope
 from orgs.targets import drip, repository
 from orgs.targets.intake import WINDOW_ENDED
 from orgs.targets.repository import MessageCounts
+from orgs.text import problem as text_problem
 from permissions import policies
 from permissions.policies import Denied
 from permissions.roles import Permission
@@ -49,6 +51,7 @@ MAX_POSTCODES_PER_TARGET = 500
 MAX_BLOCKED_WORDS = 500
 MAX_FIELDS_BYTES = 4096
 CANCELLED_BY_CAMPAIGN = "cancelled by the campaign"
+PRIVATE_FIELD = re.compile(r"e-?mail", re.IGNORECASE)
 
 
 class TargetErrorCode(StrEnum):
@@ -178,12 +181,14 @@ def _check_target(i: int, item: TargetInput, problems: list[Problem]) -> TargetI
 
     if not EXTERNAL_ID.fullmatch(item.external_id):
         bad("externalId", "letters, digits and _.:@/- (at most 100), no spaces")
+    # one line each: a name becomes a display name in the To header (the CLI's import does
+    # not pass the GraphQL text gate, so the rule is here)
     name = item.name.strip()
-    if not name or len(name) > 200:
-        bad("name", "a name of at most 200 characters")
+    if not name or len(name) > 200 or text_problem(name) is not None:
+        bad("name", "a name of one line and at most 200 characters")
     area = (item.area or "").strip() or None
-    if area is not None and len(area) > 100:
-        bad("area", "at most 100 characters")
+    if area is not None and (len(area) > 100 or text_problem(area) is not None):
+        bad("area", "one line of at most 100 characters")
     if item.locale is not None and not consent.LOCALE.match(item.locale):
         bad("locale", "a locale like fr or fr_BE")
     if item.fields is not None:
@@ -191,6 +196,9 @@ def _check_target(i: int, item: TargetInput, problems: list[Problem]) -> TargetI
             bad("fields", "a JSON object")
         elif len(repository.dumps(item.fields)) > MAX_FIELDS_BYTES:
             bad("fields", f"at most {MAX_FIELDS_BYTES} bytes")
+        elif any(PRIVATE_FIELD.search(str(key)) for key in item.fields):
+            # fields are public (campaign.targets): an address there would be published
+            bad("fields", "fields are public: addresses go in emails, never in fields")
     postcodes: list[str] | None = None
     if item.postcodes is not None:
         postcodes = list(dict.fromkeys(_postcode(p) for p in item.postcodes if p.strip()))
