@@ -416,8 +416,10 @@ def _running_public_url(settings: Settings) -> str | None:
 
 def _register_subcommands() -> None:
     from hub.page_cli import page
+    from hub.targets_cli import targets
 
     main.add_command(page)
+    main.add_command(targets)
 
 
 _register_subcommands()

@@ -36,7 +36,7 @@ from orgs.models import (
     TargetSelection,
     utcnow,
 )
-from orgs.scoping import Membership, Scope
+from orgs.scoping import Membership, Scope, system_scope
 from orgs.targets import drip, repository
 from orgs.targets.intake import WINDOW_ENDED
 from orgs.targets.repository import MessageCounts
@@ -349,6 +349,18 @@ async def upsert_targets(
         },
     )
     return await _views(session, campaign_id)
+
+
+async def import_targets(
+    session: AsyncSession,
+    org_id: int,
+    campaign: str | int,
+    targets: Sequence[TargetInput],
+    missing: Missing = Missing.KEEP,
+) -> list[TargetView]:
+    """The operator's import (``coalition-hub targets import``), acting as ``org_id``: the same
+    rules as :func:`upsert_targets`, so the org must lead or coordinate the campaign."""
+    return await upsert_targets(session, system_scope(org_id), campaign, targets, missing)
 
 
 async def _views(session: AsyncSession, campaign_id: int) -> list[TargetView]:
