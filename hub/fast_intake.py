@@ -183,7 +183,11 @@ class FastIntake:
                 )
         except IntakeValidationError as error:
             return _errors(field, error)
-        data = {"contactRef": receipt.contact_ref, "referralCode": receipt.referral_code}
+        data = {
+            "contactRef": receipt.contact_ref,
+            "referralCode": receipt.referral_code,
+            "mailto": receipt.mailto,
+        }
         return _json({"data": {field: data}})
 
     async def _follow_up(self, scope: Scope, v: dict[str, Any]) -> Response | None:

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from orgs.campaigns import consent
 from orgs.campaigns.service import campaign_phase
+from orgs.i18n import catalog
 from orgs.intake.repository import Counts
 from orgs.models import ActionPage as PageRow
 from orgs.models import Campaign as CampaignRow
@@ -143,6 +144,9 @@ class PublicMailToTarget:
     selection: TargetSelection  # type: ignore[valid-type]
     subject: str | None = strawberry.field(description="The template, in the page's language.")
     body: str | None
+    texts: JsonValue = strawberry.field(
+        description="The Email step's wording in the page's language (the widget's names)."
+    )
 
 
 @strawberry.type
@@ -216,6 +220,7 @@ class PublicCampaign:
             selection=SelectionValue(found.selection),
             subject=text.subject if text else None,
             body=text.body if text else None,
+            texts=JsonValue(catalog.mtt_widget_texts(self.locale)),
         )
 
     @strawberry.field(description="Messages to targets, per target and per area.")
