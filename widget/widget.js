@@ -409,7 +409,7 @@
       const draw = (ts, none) => list.replaceChildren(...ts.map((t, i) => h('div', { class: 'ck' },
         h('input', { type: 'checkbox', id: 'c-t' + i, value: t.id, checked: sel !== 'CHOOSE' || ts.length === 1 }),
         h('label', { for: 'c-t' + i }, t.name + (t.area ? ' (' + t.area + ')' : '')))),
-        none && !ts.length ? h('p', null, S.mttNone) : null);
+        ...(none && !ts.length ? [h('p', null, S.mttNone)] : []));
       const head = [];
       if (sel === 'POSTCODE') {
         const pc = h('input', { type: 'text', autocomplete: 'postal-code', maxLength: 100 });
@@ -453,7 +453,7 @@
         const c = customControl(x);
         items.push(field(x.name, label(x.label) || x.name, x.required ? 'required' : x.type === 'checkbox' ? '' : 'optional', c));
       }
-      items.push(tail);
+      items.push(...tail);
       // Consent boxes are never pre-ticked; a box that is not shown sends null ("not asked").
       const consent = cfg.consent || {};
       const org = P.org, lead = P.campaign.leadOrg, texts = P.campaign.consent || {};
