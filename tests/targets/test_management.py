@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -294,6 +296,26 @@ class TestPublicReads:
         assert [t["id"] for t in postcode] == ["board"]
         for body in (everyone, riverside, by_postcode):
             assert "@" not in str(body["data"])
+
+    async def test_the_list_file_for_procas_widget(
+        self, mtt: Mtt, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given Proca's widget configured with component.email.listUrl = {hub}/targets/{page}.json
+        await session.flush()
+        # when
+        response = await client.get(f"/targets/{mtt.page.id}.json")
+        missing = await client.get("/targets/999999999.json")
+        # then its targets, each with the procaid the widget sends back, and no address
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "*"
+        listed = response.json()
+        assert [(t["procaid"], t["name"], t["area"]) for t in listed] == [
+            ("mayor", "Mayor Ann", "Riverside"),
+            ("minister", "Minister Bob", "Capital"),
+            ("board", "Water Board", "Riverside"),
+        ]
+        assert "@" not in response.text
+        assert missing.status_code == 404
 
     async def test_no_public_type_can_name_an_address(self, gql: GraphQLClient) -> None:
         from schema.schema import schema
