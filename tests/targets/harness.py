@@ -167,6 +167,10 @@ class Drip:
         with self.sync.connect() as conn:
             return [dict(r) for r in conn.execute(text(query), params).mappings()]
 
+    def sql_exec(self, statement: str, **params: Any) -> None:
+        with self.sync.begin() as conn:
+            conn.execute(text(statement), params)
+
     def sent_times(self, target: str) -> list[datetime]:
         rows = self.sql(
             "SELECT m.sent_at FROM target_message m JOIN target t ON t.id = m.target_id "

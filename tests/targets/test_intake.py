@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +50,31 @@ class TestProcaEmailStep:
         # the signer's words are kept encrypted, like a contact
         [payload] = await rows(session, "SELECT DISTINCT payload FROM target_message")
         assert b"Save the river" not in bytes(payload["payload"])
+
+    async def test_procas_request_as_its_widget_posts_it(
+        self, mtt: Mtt, client: httpx.AsyncClient, session: AsyncSession
+    ) -> None:
+        # given the request exactly as Proca's widget posts it: the page id in the URL, an
+        # operation name, customFields as a JSON string, the targets' procaid from the list
+        # file, and no consent asked (privacy {})
+        listed = (await client.get(f"/targets/{mtt.page.id}.json")).json()
+        chosen = [t["procaid"] for t in listed if t["area"] == "Riverside"]
+        variables = proca_variables(mtt.page, "ada@example.net")
+        variables["action"]["mtt"]["targets"] = chosen
+        variables["action"]["customFields"] = '{"comment":"Please"}'
+        variables["privacy"] = {}
+        # when
+        response = await client.post(
+            f"/graphql?id={mtt.page.id}",
+            json={"query": PROCA_SIGN, "variables": variables, "operationName": "addActionContact"},
+            headers={"content-type": "application/json", "accept": "application/json"},
+        )
+        # then
+        assert response.status_code == 200
+        body = response.json()
+        assert "errors" not in body, body
+        assert body["data"]["addActionContact"]["firstName"] == "Ada"
+        assert sorted(m["target"] for m in await messages(session)) == ["board", "mayor"]
 
     async def test_a_follow_up_with_the_ref_writes_to_targets_too(
         self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession

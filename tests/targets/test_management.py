@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -161,6 +161,39 @@ class TestWhatTargetsReceive:
         replies = sorted(str(r["Reply-To"]) for r in drip.inbox.received)
         assert replies == ["Ada Lovelace <yes@example.net>", "None", "None"]
 
+    async def test_a_signers_tick_alone_never_shares_the_address(self, drip: Drip) -> None:
+        # the campaign did not ask: a forged replyTo in customFields changes nothing
+        await drip.sign(["mayor"], "forged@example.net", customFields={"replyTo": True})
+        drip.run(drip.clock.at + timedelta(minutes=1))
+        [mail] = drip.inbox.received
+        assert mail["Reply-To"] is None
+        assert "forged@example.net" not in str(mail.message)
+
+    async def test_procas_target_tags_are_filled_per_target(self, drip: Drip) -> None:
+        # given a body as Proca's widget writes it with its salutation option
+        drip.sql_exec(
+            'UPDATE target SET fields = \'{"salutation": "Dear Madam Mayor"}\', '
+            "area = 'Riverside' WHERE external_id = 'mayor'"
+        )
+        await drip.sign(
+            ["mayor", "minister"],
+            mtt={
+                "subject": "For {{target.name}} of {{ target.area }}",
+                "body": "{{target.fields.salutation}}\n{{target.fields.nothing}}Save it. "
+                "{{contact.email}}{signer}",
+            },
+        )
+        # when
+        drip.run(drip.clock.at + timedelta(minutes=1))
+        # then each target reads its own values; unknown tags are empty, never another's data
+        [mayor] = drip.inbox.to("mayor@targets.example.org")
+        [minister] = drip.inbox.to("minister@targets.example.org")
+        assert subject_of(mayor) == "For Mayor Ann of Riverside"
+        assert subject_of(minister) == "For Minister Bob of"
+        assert mayor.body.startswith("Dear Madam Mayor\nSave it. Ada Lovelace\n")
+        assert minister.body.startswith("\nSave it. Ada Lovelace\n")
+        assert "example.net" not in mayor.body
+
     async def test_markup_and_hostile_names_stay_inert(self, drip: Drip) -> None:
         # given a signer whose name and message carry markup and an address
         html = '<a href="https://evil.example">click</a><script>x()</script>'
