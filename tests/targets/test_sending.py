@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orgs.contacts.erasure import erase_everywhere
 from orgs.scoping import system_scope
 from orgs.targets import service
 from tests.targets.harness import Drip, Received
@@ -346,6 +347,34 @@ class TestManaging:
         )
         assert (kept["gone"], forgotten["gone"]) == (False, True)
         assert drip.statuses() == {"delivered": 1, "cancelled": 1}
+
+
+class TestErasure:
+    async def test_the_persons_erasure_cancels_and_forgets_their_messages(self, drip: Drip) -> None:
+        # given Ada's messages wait for the window, Bob's too
+        await _window(drip)
+        await drip.sign(["mayor", "board"], "ada@example.net")
+        await drip.sign(["mayor"], "bob@example.net")
+        [ada] = drip.sql(
+            "SELECT s.id FROM supporter s JOIN target_message m ON m.supporter_id = s.id "
+            "GROUP BY s.id HAVING count(*) = 2"
+        )
+        # when Ada has every copy erased (her own verified request)
+        async with drip.engine.begin() as conn:
+            await erase_everywhere(conn, ada["id"])
+        drip.run(local(MONDAY, 12, 0), step=timedelta(minutes=30))
+        # then only Bob's message went; Ada's words are gone
+        assert [r.recipients for r in drip.inbox.received] == [["mayor@targets.example.org"]]
+        left = drip.sql(
+            "SELECT m.supporter_id = :ada AS hers, m.payload IS NULL AS forgotten, d.status "
+            "FROM target_message m JOIN delivery d ON d.id = m.delivery_id ORDER BY m.id",
+            ada=ada["id"],
+        )
+        assert left == [
+            {"hers": True, "forgotten": True, "status": "cancelled"},
+            {"hers": True, "forgotten": True, "status": "cancelled"},
+            {"hers": False, "forgotten": False, "status": "delivered"},
+        ]
 
 
 class TestTestMode:
