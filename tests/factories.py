@@ -295,6 +295,7 @@ async def make_target_message(
     keyring: Keyring,
     status: str = "held",
     hold: str | None = "moderation",
+    words: dict[str, str] | None = None,
     **kw: Any,
 ) -> TargetMessage:
     """A message of ``supporter`` to ``target`` with its outbox row (held for moderation)."""
@@ -308,7 +309,7 @@ async def make_target_message(
             idempotency_key=f"target_mail:test:{secrets.token_hex(8)}",
         ),
     )
-    payload = keyring.encrypt_json({"subject": "Hello", "body": "Please act."})
+    payload = keyring.encrypt_json(words or {"subject": "Hello", "body": "Please act."})
     return await _save(  # type: ignore[no-any-return]
         session,
         TargetMessage(
