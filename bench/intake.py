@@ -88,9 +88,9 @@ def setup(url: str) -> dict[str, int]:
         ).fetchone()
         assert org is not None
         campaign = conn.execute(
-            "INSERT INTO campaign (org_id, name, title, status, goal, consent_texts) "
-            "VALUES (%s, %s, 'Bench', 'live', 100000, '{}') RETURNING id",
-            (org[0], f"bench-{secrets.token_hex(3)}"),
+            "INSERT INTO campaign (org_id, namespace_org_id, name, title, status, goal, "
+            "consent_texts) VALUES (%s, %s, %s, 'Bench', 'live', 100000, '{}') RETURNING id",
+            (org[0], org[0], f"bench-{secrets.token_hex(3)}"),
         ).fetchone()
         assert campaign is not None
         conn.execute(

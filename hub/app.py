@@ -177,15 +177,20 @@ def create_app(
         return JSONResponse({"status": "ready", "revision": current})
 
     async def metrics(request: Request) -> Response:
-        """Prometheus metrics: this process's counters and the outbox by status."""
+        """Prometheus metrics: this process's counters, the outbox, the roll-up's queue."""
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         import workers.metrics  # noqa: F401  (registers the delivery counters)
         from orgs.delivery.repository import status_counts
+        from orgs.stats.repository import queued_actions
 
         async with uow.session() as session:
             outbox = await status_counts(session)
+            queued = await queued_actions(await session.connection())
         lines = [
+            "# HELP hub_stats_queued_actions Actions waiting for the dashboard's roll-up.",
+            "# TYPE hub_stats_queued_actions gauge",
+            f"hub_stats_queued_actions {queued}",
             "# HELP hub_outbox_deliveries Deliveries in the outbox by status.",
             "# TYPE hub_outbox_deliveries gauge",
             *(f'hub_outbox_deliveries{{status="{k}"}} {v}' for k, v in sorted(outbox.items())),

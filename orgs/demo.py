@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orgs.campaigns import repository as campaigns
 from orgs.campaigns.service import add_partner, create_campaign
 from orgs.crypto import Keyring
+from orgs.demo_history import SIGNATURES, seed_history
 from orgs.identity.service import create_user, issue_token
 from orgs.models import (
     ActionPage,
@@ -107,8 +108,13 @@ def demo_login(keyring: Keyring, org: str) -> Login:
     return Login(f"owner@{org}.example.org", keyring.sign("demo-password", org)[:20])
 
 
-async def load_demo(session: AsyncSession, keyring: Keyring) -> DemoCoalition:
-    """Create the demo coalition if absent; its tokens and logins are the same every time."""
+async def load_demo(
+    session: AsyncSession, keyring: Keyring, *, history: int = SIGNATURES
+) -> DemoCoalition:
+    """Create the demo coalition if absent; its tokens and logins are the same every time.
+
+    A new coalition gets a month of history (``history`` signatures, orgs/demo_history.py).
+    """
     lead = await organisations.org_by_name(session, ORGS[0][0])
     campaign = (
         await campaigns.campaign_in_namespace(session, lead.id, CAMPAIGN)
@@ -162,6 +168,14 @@ async def load_demo(session: AsyncSession, keyring: Keyring) -> DemoCoalition:
         await create_user(session, login.email, org.id, StaffRole.OWNER, password=login.password)
         members.append(DemoOrg(org, role, issued.plaintext, login, page, name == DELIVERY_ORG))
     assert campaign is not None
+    if created and history:
+        await seed_history(
+            session,
+            keyring,
+            [(m.page, m.page.locale) for m in members],
+            signatures=history,
+            failing_org_id=next(m.org.id for m in members if m.delivery),
+        )
     page, names = await _mail_to_target(session, members[0].org, campaign)
     return DemoCoalition(campaign, members, created, page, names)
 

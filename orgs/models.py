@@ -583,10 +583,12 @@ class StatQueue(SQLModel, table=True):
     """Actions not summed into ``stat_rollup`` yet (orgs/stats/repository.py).
 
     The signature's statement adds its action; the workers' roll-up takes rows out as it
-    sums them. Small (seconds of traffic), so reading what waits is cheap.
+    sums them. Small (seconds of traffic), so reading what waits is cheap; found through
+    the campaign's index, which skips rows the roll-up deleted before the table's vacuum.
     """
 
     __tablename__ = "stat_queue"
+    __table_args__ = (Index("ix_stat_queue_campaign_id", "campaign_id", "action_id"),)
 
     action_id: int = Field(
         sa_type=BigInteger, foreign_key="action.id", ondelete="CASCADE", primary_key=True

@@ -27,6 +27,8 @@ class Loop:
             try:
                 more = self.once()
             except Exception:  # the database or broker is down: try again shortly
+                if self._stop.is_set():  # shutting down: the engine is being closed
+                    break
                 log.exception(f"{self.name}.error")
                 more = False
             if not more:
@@ -39,4 +41,4 @@ class Loop:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(10)
+            self._thread.join(30)

@@ -57,6 +57,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("action_id", name=op.f("pk_stat_queue")),
     )
+    op.create_index("ix_stat_queue_campaign_id", "stat_queue", ["campaign_id", "action_id"])
+    # a queue: filled and drained all day, so vacuumed and analysed by row count, not by share
+    op.execute(
+        "ALTER TABLE stat_queue SET (autovacuum_vacuum_scale_factor = 0, "
+        "autovacuum_vacuum_threshold = 10000, autovacuum_analyze_scale_factor = 0, "
+        "autovacuum_analyze_threshold = 10000)"
+    )
     # every action so far waits for the workers' first roll-up
     op.execute("INSERT INTO stat_queue (action_id, campaign_id) SELECT id, campaign_id FROM action")
     op.create_table(

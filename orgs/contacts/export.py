@@ -1,7 +1,9 @@
 """Export of an org's own contacts: short-lived signed links and a constant-memory stream.
 
 The rows are exactly what ``contacts`` answers the org (orgs/scoping.py: its own Contact
-copies, masked by their scope), without flagged contacts unless asked. A link is bound to the
+copies, masked by their scope), without flagged contacts unless asked, with the org's
+standing consent (wording version, method, when) and where the person came from (page,
+source, medium, UTM campaign of their first action the org sees in full). A link is bound to the
 org's partnership as it was when minted: once the org leaves or is removed, links minted
 before stop working (a new one can be minted: the org keeps its own data). Cells that a
 spreadsheet would run as a formula are neutralised (OWASP CSV injection); an export that fails
@@ -26,13 +28,14 @@ from orgs.campaigns import repository as campaigns
 from orgs.contacts import repository
 from orgs.contacts.repository import ContactFilter
 from orgs.crypto import Keyring
-from orgs.models import ContactScope, Partnership, utcnow
-from orgs.scoping import Membership, Scope, mask_contact, system_scope
+from orgs.models import Action, Consent, ConsentPurpose, ContactScope, Partnership, utcnow
+from orgs.scoping import ActionView, Membership, Scope, mask_contact, system_scope
 from permissions.roles import Permission
 
 log = structlog.get_logger(__name__)
 
 LINK_TTL = timedelta(minutes=10)
+COMMUNICATION = ConsentPurpose.COMMUNICATION.value
 BATCH = 1000
 PURPOSE = "export"
 COLUMNS = (
@@ -52,7 +55,16 @@ COLUMNS = (
     "street",
     "street_number",
     "consent",
+    "consent_version",
+    "consent_method",
+    "consent_at",
+    "page",
+    "source",
+    "medium",
+    "utm_campaign",
 )
+#: the source columns come from the first of the person's actions the org sees in full
+#: (orgs/scoping.py action_view): never what they did on another org's page
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FAILED_LINE = "# export failed: the file is incomplete, please try again"
 
@@ -148,8 +160,36 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _consent_columns(scope: str, consents: list[Consent]) -> dict[str, Any]:
+    """The org's standing communication consent: given or not, its wording, how, when."""
+    if scope == ContactScope.DELIVERY.value:
+        return {"consent": "", "consent_version": None, "consent_method": None, "consent_at": None}
+    standing = [c for c in consents if c.withdrawn_at is None and c.purpose == COMMUNICATION]
+    given = [c for c in standing if c.given]
+    latest = given[-1] if given else None
+    return {
+        "consent": "given" if latest else "none",
+        "consent_version": latest.wording_version if latest else None,
+        "consent_method": latest.method if latest else None,
+        "consent_at": (latest.confirmed_at or latest.created_at).isoformat() if latest else None,
+    }
+
+
+def _source_columns(actions: list[tuple[Action, str, str]]) -> dict[str, Any]:
+    first = next((a for a in actions if a[2] == ActionView.FULL.value), None)
+    if first is None:
+        return {"page": None, "source": None, "medium": None, "utm_campaign": None}
+    action, page, _ = first
+    return {
+        "page": page,
+        "source": action.source,
+        "medium": action.medium,
+        "utm_campaign": action.tracking_campaign,
+    }
+
+
 def _record(
-    data: dict[str, Any], scope: str, ref: str, created: datetime, consent: str, flagged: bool
+    data: dict[str, Any], scope: str, ref: str, created: datetime, flagged: bool
 ) -> dict[str, Any]:
     visible = mask_contact(data, scope)
     raw = visible.get("address")
@@ -170,7 +210,6 @@ def _record(
         "region": address.get("region"),
         "street": address.get("street"),
         "street_number": address.get("streetNumber"),
-        "consent": consent,
     }
 
 
@@ -211,22 +250,22 @@ async def stream(session: AsyncSession, keyring: Keyring, link: ExportLink) -> A
                 return
             ids = [s.id for _, s, _ in batch if s.id is not None]
             consents = await repository.consents_by_supporter(session, scope, membership, ids)
+            actions = await repository.actions_by_supporter(session, scope, membership, ids)
             out = io.StringIO()
             writer = csv.DictWriter(out, COLUMNS) if fmt is ExportFormat.CSV else None
             for contact, supporter, flagged in batch:
                 assert supporter.id is not None
-                given = [c for c in consents[supporter.id] if c.withdrawn_at is None]
-                status = "given" if any(c.given for c in given) else "none"
-                if contact.scope == ContactScope.DELIVERY.value:
-                    status = ""
-                row = _record(
-                    keyring.decrypt_json(contact.payload),
-                    contact.scope,
-                    contact.ref,
-                    contact.created_at,
-                    status,
-                    flagged,
-                )
+                row = {
+                    **_record(
+                        keyring.decrypt_json(contact.payload),
+                        contact.scope,
+                        contact.ref,
+                        contact.created_at,
+                        flagged,
+                    ),
+                    **_consent_columns(contact.scope, consents[supporter.id]),
+                    **_source_columns(actions[supporter.id]),
+                }
                 if writer is not None:
                     writer.writerow({k: _cell(v) for k, v in row.items()})
                 else:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -177,7 +178,7 @@ async def connector_health(
                 connector.is_not(None),
             )
             .order_by(connector, col(Delivery.updated_at).desc())
-            .distinct(connector)
+            .ext(distinct_on(connector))
         )
     ).all()
     found: dict[int, dict[str, Any]] = {}

@@ -170,9 +170,9 @@ async def unroll_supporter(conn: AsyncConnection, supporter_id: int) -> None:
         await conn.execute(_UNROLL, {"ids": rolled})
 
 
-def pending_actions(conn: Connection) -> int:
-    """Actions not rolled up yet (an operator's gauge of the roll-up's lag)."""
-    return int(conn.execute(text("SELECT count(*) FROM stat_queue")).scalar_one())
+async def queued_actions(conn: AsyncConnection) -> int:
+    """Actions not rolled up yet (an operator's gauge of the roll-up's lag, /metrics)."""
+    return int((await conn.execute(text("SELECT count(*) FROM stat_queue"))).scalar_one())
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -204,7 +204,9 @@ _WINDOW = (
 )
 _PENDING = _FACTS.format(
     where=(
-        "a.id IN (SELECT action_id FROM stat_queue WHERE campaign_id = :campaign_id)"
+        # ANY(ARRAY(...)): the queued ids first, then one index probe each, whatever the
+        # planner believes of the queue (its statistics go stale as it fills and drains)
+        "a.id = ANY(ARRAY(SELECT action_id FROM stat_queue WHERE campaign_id = :campaign_id))"
         " AND (CAST(:org_id AS bigint) IS NULL OR a.org_id = :org_id)"
     )
 )

@@ -176,7 +176,8 @@ class TestBreakdownsByRole:
         assert a["days"][0]["signatures"] == 3
         b = await read(gql, c, c.b, "SOURCE")
         assert b["breakdown"] == [{"key": "", "count": 1}]  # never "secret-test" (test mode)
-        assert "newsletter" not in str(b) and c.a_page.name not in str(b)
+        assert "newsletter" not in str(b)
+        assert c.a_page.name not in str(b)
 
     async def test_every_dimension(self, gql: GraphQLClient, session: AsyncSession) -> None:
         c = await world(gql, session)
@@ -295,7 +296,8 @@ class TestRollUp:
         assert rolled == 7
         assert await roll_up(connection) == 0  # nothing left
         rows = (await session.execute(select(func.count()).select_from(StatRollup))).scalar()
-        assert rows and rows > 0
+        assert rows
+        assert rows > 0
         after = {as_org.name: await read(gql, c, as_org) for as_org in (c.lead, c.a, c.b)}
         assert after == before
         # half rolled up, half waiting: still the same

@@ -118,6 +118,26 @@ async def test_the_walkthrough_runs_on_a_fresh_demo_instance(
     assert stats["byPartner"] == [
         {"org": "river-friends", "page": "river-friends/signez", "actions": 1}
     ]
+    lead, partner = [
+        a["campaignStats"] for a in answers if "coverage" in a.get("campaignStats", {})
+    ]
+    assert lead["coverage"] == "CAMPAIGN"
+    assert lead["days"] == [{"signatures": 1, "newSupporters": 1, "returning": 0}]
+    assert lead["country"] == [{"key": "FR", "count": 1}]
+    assert lead["people"] == [{"key": "new", "count": 1}]
+    assert lead["partners"] == [
+        {"org": "green-league", "signatures": 0, "newSupporters": 0},
+        {"org": "river-friends", "signatures": 1, "newSupporters": 1},
+    ]
+    assert lead["doubleOptIn"]["asked"] == 1
+    assert partner["coverage"] == "OWN_PAGES"
+    assert partner["supporters"] == 1
+    assert partner["source"] == [{"key": "", "count": 1}]
+    assert partner["partners"] is None
+    [invited] = next(a["auditLog"]["nodes"] for a in answers if "auditLog" in a)
+    assert invited["action"] == "partner.invite"
+    assert invited["actorToken"] == "walkthrough"
+    assert invited["details"]["org"] == "river-friends"
     # double opt-in: a French confirmation mail waits in the outbox, the CRM delivery is held
     with psycopg.connect(libpq_url(fresh_database)) as conn:
         events = conn.execute("SELECT event, status FROM delivery ORDER BY id").fetchall()

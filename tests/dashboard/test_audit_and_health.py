@@ -65,7 +65,7 @@ class TestAuditLog:
             "{ ... on ExportContactsSuccess { url } } }"
         )
         assert "errors" not in await gql(export, {"c": campaign.name}, token=token)
-        api_token, plaintext = await f.make_token(session, org, ["contacts:export"], name="crm")
+        _api_token, plaintext = await f.make_token(session, org, ["contacts:export"], name="crm")
         assert "errors" not in await gql(export, {"c": campaign.name}, token=plaintext)
         # when
         body = await gql(AUDIT, {"org": org.name, "first": 10}, token=token)
@@ -102,7 +102,8 @@ class TestAuditLog:
         # a token without audit:read
         _, plaintext = await f.make_token(session, org, ["stats:read"])
         body = await gql(AUDIT, {"org": org.name, "first": 5}, token=plaintext)
-        assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     async def test_a_supporters_internal_id_is_never_shown(
         self, gql: GraphQLClient, session: AsyncSession
@@ -120,7 +121,8 @@ class TestAuditLog:
         _, token = await staff_token(gql, session, org, StaffRole.OWNER)
         body = await gql(AUDIT, {"org": org.name, "first": 5}, token=token)
         [node] = body["data"]["auditLog"]["nodes"]
-        assert node["subjectType"] == "supporter" and node["subjectId"] is None
+        assert node["subjectType"] == "supporter"
+        assert node["subjectId"] is None
 
 
 class TestConnectorHealth:

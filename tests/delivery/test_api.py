@@ -367,6 +367,8 @@ class TestMetrics:
         assert response.status_code == 200
         assert 'hub_outbox_deliveries{status="failed"} 1' in response.text
         assert "hub_deliveries_delivered_total" in response.text
+        assert "hub_stats_queued_actions " in response.text
+        assert "hub_stats_rolled_up_total" in response.text
 
 
 class TestDeliveryDoc:
