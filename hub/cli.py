@@ -237,6 +237,22 @@ async def _load_demo(database: Database, settings: Settings) -> Any:
         await database.dispose()
 
 
+def _mtt_pages(coalition: Any, base: str) -> list[dict[str, Any]]:
+    page = coalition.mtt_page
+    if page is None:
+        return []
+    return [
+        {
+            "id": page.id,
+            "name": page.name,
+            "org": coalition.orgs[0].org.name,
+            "actionType": "mail2target",
+            "url": f"{base}/demo/{page.id}",
+            "targets": list(coalition.targets),
+        }
+    ]
+
+
 def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
     base = settings.public_url.rstrip("/")
     if as_json:
@@ -265,7 +281,8 @@ def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
                             "url": f"{base}/demo/{m.page.id}",
                         }
                         for m in coalition.orgs
-                    ],
+                    ]
+                    + _mtt_pages(coalition, base),
                 }
             )
         )
@@ -280,6 +297,12 @@ def _print_demo(coalition: Any, settings: Settings, *, as_json: bool) -> None:
         click.echo(f"           login {member.login.email} / {member.login.password}")
         click.echo(
             f"           page {member.page.id} ({member.page.name}): {base}/demo/{member.page.id}"
+        )
+    if coalition.mtt_page is not None:
+        page = coalition.mtt_page
+        click.echo(f"  mail to target: page {page.id} ({page.name}): {base}/demo/{page.id}")
+        click.echo(
+            f"           targets: {', '.join(coalition.targets)} (mail goes to HUB_SMTP_URL)"
         )
 
 
@@ -422,8 +445,10 @@ def _running_public_url(settings: Settings) -> str | None:
 
 def _register_subcommands() -> None:
     from hub.page_cli import page
+    from hub.targets_cli import targets
 
     main.add_command(page)
+    main.add_command(targets)
 
 
 _register_subcommands()

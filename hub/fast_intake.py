@@ -62,12 +62,29 @@ def _strings(value: Any, keys: tuple[str, ...]) -> bool:
     )
 
 
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(type(item) is str for item in value)
+
+
+def _mtt(value: Any) -> bool:
+    """A message to targets (``ActionInput.mtt``) of exactly the declared types."""
+    return value is None or (
+        isinstance(value, dict)
+        and set(value) <= {"subject", "body", "targets", "files"}
+        and _optional(value.get("subject"), str)
+        and _optional(value.get("body"), str)
+        and _texts(value.get("targets"))
+        and (value.get("files") is None or _texts(value.get("files")))
+    )
+
+
 def _action(value: Any) -> bool:
     return (
         isinstance(value, dict)
-        and set(value) <= {"actionType", "customFields", "testing"}
+        and set(value) <= {"actionType", "customFields", "testing", "mtt"}
         and type(value.get("actionType")) is str
         and _optional(value.get("testing"), bool)
+        and _mtt(value.get("mtt"))
     )
 
 
@@ -166,7 +183,11 @@ class FastIntake:
                 )
         except IntakeValidationError as error:
             return _errors(field, error)
-        data = {"contactRef": receipt.contact_ref, "referralCode": receipt.referral_code}
+        data = {
+            "contactRef": receipt.contact_ref,
+            "referralCode": receipt.referral_code,
+            "mailto": receipt.mailto,
+        }
         return _json({"data": {field: data}})
 
     async def _follow_up(self, scope: Scope, v: dict[str, Any]) -> Response | None:

@@ -1,5 +1,6 @@
-"""Routes serving the action widget: the script (stable alias and immutable hashed URL) and a
-demo host page that embeds it exactly as a campaigner would."""
+"""Routes serving the action widget: the script (stable alias and immutable hashed URL), a
+demo host page that embeds it exactly as a campaigner would, and a page's targets as the
+list file Proca's widget loads for its Email step (``component.email.listUrl``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from orgs.i18n import catalog
@@ -221,6 +222,34 @@ async def demo_page(request: Request) -> Response:
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 
 
+_TARGETS_QUERY = (
+    "query($id: Int, $name: String) { actionPage(id: $id, name: $name) { "
+    "campaign { targets { id name area locale fields } } } }"
+)
+
+
+async def target_list(request: Request) -> Response:
+    """A live page's targets in the shape of Proca's target files (``procaid`` is what its
+    widget sends back in ``mtt.targets``), read through the public GraphQL read: public
+    fields only, never an address."""
+    page = request.path_params["page"]
+    variables: dict[str, Any] = {"id": int(page)} if page.isdigit() else {"name": page}
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
+        response = await client.post(
+            "/graphql", json={"query": _TARGETS_QUERY, "variables": variables}
+        )
+    found = (response.json().get("data") or {}).get("actionPage") if response.is_success else None
+    if found is None:
+        return JSONResponse({"error": "no live action page with that id or name"}, 404)
+    listed = [
+        {"procaid": t["id"], **t, "externalId": t["id"]} for t in found["campaign"]["targets"]
+    ]
+    return JSONResponse(
+        listed, headers={"cache-control": ALIAS_CACHE, "access-control-allow-origin": "*"}
+    )
+
+
 async def widget_schema(request: Request) -> Response:
     return Response(
         SCHEMA_PATH.read_bytes(),
@@ -234,4 +263,5 @@ routes: list[BaseRoute] = [
     Route("/widget.{digest:str}.js", widget_hashed, methods=["GET", "HEAD"]),
     Route("/widget.schema.json", widget_schema, methods=["GET", "HEAD"]),
     Route("/demo/{page:path}", demo_page, methods=["GET"]),
+    Route("/targets/{page:path}.json", target_list, methods=["GET"]),
 ]

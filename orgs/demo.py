@@ -1,4 +1,5 @@
-"""The demo coalition that ``serve --demo`` and ``demo`` load: a lead, two partners, live pages.
+"""The demo coalition that ``serve --demo`` and ``demo`` load: a lead, two partners, live pages,
+and the lead's mail-to-target page writing to three targets (docs/mail-to-target.md).
 
 Loading is idempotent, and what it prints is stable: each org's owner token and staff login
 are derived from the instance secret, so restarting the demo neither mints new tokens nor
@@ -29,6 +30,9 @@ from orgs.organisations import repository as organisations
 from orgs.organisations.service import create_org
 from orgs.pages import repository as pages
 from orgs.pages.service import create_page
+from orgs.scoping import system_scope
+from orgs.targets import service as targets
+from orgs.targets.service import EmailInput, TargetInput, TemplateInput
 from permissions.roles import ALL_SCOPES
 
 CAMPAIGN = "clean-rivers"
@@ -49,6 +53,28 @@ CONSENT_TEXTS = {
         }
     },
 }
+
+
+MTT_PAGE = "email-the-deciders"
+MTT_ACTION_TYPE = "mail2target"
+# Their addresses go to whatever HUB_SMTP_URL names (a local sink in development).
+TARGETS = (
+    ("mayor", "Mayor of Riverside", "Riverside", ("mayor@riverside.example.org",), ("750",)),
+    (
+        "water-board",
+        "Chair of the Water Board",
+        "Riverside",
+        ("chair@waterboard.example.org",),
+        ("751",),
+    ),
+    ("minister", "Minister for the Environment", "Capital", ("minister@gov.example.org",), ("1",)),
+)
+TEMPLATE = TemplateInput(
+    "en",
+    "Clean rivers for everyone, {target}",
+    "Dear {target},\n\nOur rivers are not safe to swim in. Please act now: fund the clean-up "
+    "and stop the sewage spills.\n\nYours sincerely,\n{signer}",
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,8 @@ class DemoCoalition:
     campaign: Campaign
     orgs: list[DemoOrg]
     created: bool
+    mtt_page: ActionPage | None = None  # the lead's mail-to-target page
+    targets: tuple[str, ...] = ()  # its targets' names
 
 
 def demo_login(keyring: Keyring, org: str) -> Login:
@@ -148,4 +176,44 @@ async def load_demo(
             signatures=history,
             failing_org_id=next(m.org.id for m in members if m.delivery),
         )
-    return DemoCoalition(campaign, members, created)
+    page, names = await _mail_to_target(session, members[0].org, campaign)
+    return DemoCoalition(campaign, members, created, page, names)
+
+
+async def _mail_to_target(
+    session: AsyncSession, lead: Org, campaign: Campaign
+) -> tuple[ActionPage, tuple[str, ...]]:
+    """The lead's mail-to-target page and its three targets (created once, kept after)."""
+    name = f"{lead.name}/{MTT_PAGE}"
+    page = await pages.page_by_name(session, name)
+    if page is not None:
+        return page, tuple(t[1] for t in TARGETS)
+    page = await create_page(
+        session,
+        lead,
+        campaign,
+        name,
+        config={"actionType": MTT_ACTION_TYPE, "heading": "Email the people who decide"},
+        status=PageStatus.LIVE,
+    )
+    assert lead.id is not None
+    assert campaign.id is not None
+    scope = system_scope(lead.id)
+    await targets.upsert_targets(
+        session,
+        scope,
+        campaign.id,
+        [
+            TargetInput(
+                external_id=external_id,
+                name=title,
+                area=area,
+                locale="en",
+                emails=[EmailInput(e) for e in emails],
+                postcodes=list(postcodes),
+            )
+            for external_id, title, area, emails, postcodes in TARGETS
+        ],
+    )
+    await targets.update_settings(session, scope, campaign.id, templates=[TEMPLATE])
+    return page, tuple(t[1] for t in TARGETS)

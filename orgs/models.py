@@ -168,10 +168,12 @@ class DeliveryEvent(StrEnum):
     TEST_MAIL = "test_mail"  # a page's mail template, sent to the staff member asking
     PASSWORD_RESET_MAIL = "password_reset_mail"
     INVITATION_MAIL = "invitation_mail"
+    TARGET_MAIL = "target_mail"  # a supporter's message to one target (mail to target)
 
 
 class DeliveryStatus(StrEnum):
     WAITING = "waiting"  # held until the supporter confirms (double opt-in)
+    HELD = "held"  # a message to a target: awaiting moderation, or its campaign is paused
     PENDING = "pending"
     QUEUED = "queued"
     DELIVERED = "delivered"
@@ -185,6 +187,41 @@ class ConnectorKind(StrEnum):
     ACTION_NETWORK = "actionnetwork"
     MAILCHIMP = "mailchimp"
     CIVICRM = "civicrm"
+
+
+class TargetEmailStatus(StrEnum):
+    ACTIVE = "active"  # gets mail
+    BOUNCED = "bounced"  # a mail server refused it (5xx, or too many soft bounces)
+    DISABLED = "disabled"  # switched off by the campaign
+
+
+class MailToTargetMode(StrEnum):
+    SERVER = "server"  # the hub sends the messages (drip, cap, moderation)
+    MAILTO = "mailto"  # the signer's own mail app sends them: counted as clicks
+    BOTH = "both"  # the signer chooses
+
+
+class TargetSelection(StrEnum):
+    CHOOSE = "choose"  # the signer ticks the targets
+    POSTCODE = "postcode"  # assigned by the signer's postcode (targets' postcode prefixes)
+    ALL = "all"  # every target of the campaign
+
+
+class Moderation(StrEnum):
+    NONE = "none"
+    ALL = "all"  # every message waits for a coordinator's approval
+    WORDS = "words"  # messages holding a listed word wait for approval
+
+
+class TargetMessageKind(StrEnum):
+    SEND = "send"  # the hub sends it to the target
+    CLICK = "click"  # the signer's mail app sent it (mailto): counted, never sent by the hub
+    TEST = "test"  # a test: one copy to the signer, never to a target
+
+
+class TargetHold(StrEnum):
+    MODERATION = "moderation"
+    PAUSED = "paused"
 
 
 # --- organisations, people, access ---------------------------------------------------------
@@ -639,6 +676,148 @@ class Delivery(SQLModel, table=True):
     idempotency_key: str = Field(sa_type=String(128), unique=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+# --- mail to target ----------------------------------------------------------------------
+
+
+class Target(SQLModel, table=True):
+    """Someone a campaign's supporters write to (an MP, a mayor, a company's CEO).
+
+    Campaign data, managed by the lead and coordinators; identified publicly by its
+    ``external_id``. Its addresses (``target_email``) are never public.
+    """
+
+    __table_args__ = (UniqueConstraint("campaign_id", "external_id"),)
+
+    id: int | None = _pk()
+    campaign_id: int = _fk("campaign.id", index=False)
+    external_id: str = Field(sa_type=String(100))
+    name: str = Field(sa_type=String(200))
+    area: str | None = Field(default=None, sa_type=String(100))
+    locale: str | None = Field(default=None, sa_type=String(16))
+    fields: dict[str, Any] = _json()  # party, role, photo URL...: public
+    # postcode prefixes the target answers for (normalised: upper case, no spaces)
+    postcodes: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(String(16)), nullable=False, server_default=text("'{}'::varchar[]")),
+    )
+    active: bool = Field(default=True)
+    # the drip cursor: the slot the target's latest message took (orgs/targets/drip.py)
+    last_slot_at: datetime | None = _when()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class TargetEmail(SQLModel, table=True):
+    """One address of a target; only active ones get mail."""
+
+    __tablename__ = "target_email"
+    __table_args__ = (
+        Index(
+            "uq_target_email_target_id_email", "target_id", func.lower(text("email")), unique=True
+        ),
+        _choice("status", TargetEmailStatus),
+    )
+
+    id: int | None = _pk()
+    target_id: int = _fk("target.id", index=False)
+    email: str = Field(sa_type=String(320))
+    status: str = Field(default=TargetEmailStatus.ACTIVE.value, sa_type=String(16))
+    soft_bounces: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_type=String(500))
+    bounced_at: datetime | None = _when()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class MailToTarget(SQLModel, table=True):
+    """A campaign's mail-to-target settings: how messages go, when, and how fast."""
+
+    __tablename__ = "mail_to_target"
+    __table_args__ = (
+        _choice("mode", MailToTargetMode),
+        _choice("selection", TargetSelection),
+        _choice("moderation", Moderation),
+        CheckConstraint(
+            "daily_start >= 0 AND daily_end <= 1440 AND daily_start < daily_end",
+            name="daily_hours",
+        ),
+        CheckConstraint("hourly_cap BETWEEN 1 AND 3600", name="hourly_cap_range"),
+    )
+
+    campaign_id: int = Field(
+        sa_type=BigInteger, foreign_key="campaign.id", ondelete="CASCADE", primary_key=True
+    )
+    mode: str = Field(default=MailToTargetMode.SERVER.value, sa_type=String(16))
+    starts_on: date | None = Field(default=None, sa_type=Date, nullable=True)
+    ends_on: date | None = Field(default=None, sa_type=Date, nullable=True)
+    daily_start: int = Field(default=0, description="minutes after local midnight")
+    daily_end: int = Field(default=1440, description="minutes after local midnight, exclusive")
+    timezone: str = Field(default="UTC", sa_type=String(64))
+    hourly_cap: int = Field(default=60, description="messages per target and hour")
+    paused: bool = Field(default=False)
+    editable: bool = Field(default=True, description="signers may edit subject and body")
+    ask_reply_to: bool = Field(default=False, description="offer to share the signer's email")
+    selection: str = Field(default=TargetSelection.CHOOSE.value, sa_type=String(16))
+    moderation: str = Field(default=Moderation.NONE.value, sa_type=String(16))
+    blocked_words: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(
+            ARRAY(String(100)), nullable=False, server_default=text("'{}'::varchar[]")
+        ),
+    )
+    templates: dict[str, Any] = _json()  # {locale: {subject, body}}
+    updated_at: datetime = _created()
+
+
+class TargetMessage(SQLModel, table=True):
+    """One supporter's message to one target (or a mailto click, or a test copy).
+
+    Sent through its outbox row (``delivery_id``, event ``target_mail``), whose status says
+    where it is. ``payload`` is the signer's subject and body, encrypted like a contact;
+    it is purged when the person is erased, and test messages are purged after a day.
+    """
+
+    __tablename__ = "target_message"
+    __table_args__ = (
+        _choice("kind", TargetMessageKind),
+        _choice("hold", TargetHold),
+        # one message per supporter and target (a test copy is not one)
+        Index(
+            "uq_target_message_target_id_supporter_id_kind",
+            "target_id",
+            "supporter_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("kind <> 'test'"),
+        ),
+        Index("ix_target_message_campaign_id_target_id", "campaign_id", "target_id"),
+        Index("ix_target_message_target_id_sent_at", "target_id", "sent_at"),
+    )
+
+    id: int | None = _pk()
+    org_id: int = _fk("org.id")  # the page's org: it collected the signature
+    campaign_id: int = _fk("campaign.id", index=False)
+    target_id: int = _fk("target.id", index=False)
+    supporter_id: int = _fk("supporter.id")
+    action_id: int | None = _fk("action.id", nullable=True, index=False, ondelete="SET NULL")
+    delivery_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("delivery.id", ondelete="SET NULL"),
+            nullable=True,
+            unique=True,
+        ),
+    )
+    kind: str = Field(default=TargetMessageKind.SEND.value, sa_type=String(8))
+    hold: str | None = Field(default=None, sa_type=String(16))
+    payload: bytes | None = Field(default=None, sa_type=LargeBinary, description="encrypted")
+    message_token: str | None = Field(default=None, sa_type=String(40))  # Message-ID
+    testing: bool = Field(default=False)
+    sent_at: datetime | None = _when()
+    created_at: datetime = _created()
 
 
 # --- audit ---------------------------------------------------------------------------------

@@ -175,6 +175,14 @@ def can_view_partner_breakdown(
     return _check(subject, org_id, partnership_role, Permission.VIEW_STATS, MANAGERS)
 
 
+def can_manage_targets(
+    subject: Subject, org_id: int, partnership_role: str | PartnerRole | None
+) -> Decision:
+    """Mail to target: the campaign's targets, sending settings, pause, cancel, moderation and
+    the per-target details (addresses, bounces): the lead and coordinators."""
+    return _check(subject, org_id, partnership_role, Permission.MANAGE_CAMPAIGNS, MANAGERS)
+
+
 def _needs(subject: Subject, org_id: int, permission: Permission, what: str) -> Decision:
     if permission in subject.permissions_in(org_id):
         return ALLOWED

@@ -95,7 +95,13 @@ VERBATIM_FIELDS = frozenset(
     }
 )
 # Free text that may keep tab and line breaks; every other string is one line.
-MULTI_LINE_FIELDS = frozenset({"ApproveLaunchInput.message", "RejectLaunchInput.message"})
+MULTI_LINE_FIELDS = frozenset(
+    {
+        "ApproveLaunchInput.message",
+        "RejectLaunchInput.message",
+        "MailToTargetTemplateInput.body",
+    }
+)
 # Scalars carrying JSON: keys are one line, string values may hold line breaks (templates).
 JSON_SCALARS = frozenset({"Json", "_Any"})
 # The public intake checks its own arguments (orgs/intake/validation.py), because the widget

@@ -59,11 +59,28 @@ class ContactInput:
     address: AddressInput | None = None
 
 
+@strawberry.input(description="A message to targets (mail to target), as Proca's widget sends it.")
+class MttActionInput:
+    subject: str | None = strawberry.field(
+        default=None, description="One line (null: the campaign's template)."
+    )
+    body: str | None = strawberry.field(
+        default=None, description="Plain text (null: the campaign's template)."
+    )
+    targets: list[str] = strawberry.field(description="The targets' external ids.")
+    files: list[str] | None = strawberry.field(
+        default=None, description="Accepted for compatibility; not attached."
+    )
+
+
 @strawberry.input
 class ActionInput:
     action_type: str
     custom_fields: JsonValue | None = strawberry.field(
         default=None, description="A JSON object, or a JSON-encoded string of one (≤ 8 KB)."
+    )
+    mtt: MttActionInput | None = strawberry.field(
+        default=None, description="With actionType mail2target: the message and its targets."
     )
     testing: bool | None = None
 
@@ -100,6 +117,11 @@ class ContactReference:
     referral_code: str | None = strawberry.field(
         description="Put in shared URLs as coalition_ref: credits new signers to this supporter."
     )
+    mailto: str | None = strawberry.field(
+        default=None,
+        description="A mail to target in the campaign's mailto mode: the mailto: link that "
+        "opens the signer's own mail app with the message (null otherwise).",
+    )
 
     @classmethod
     def from_receipt(cls, receipt: Receipt) -> ContactReference:
@@ -107,6 +129,7 @@ class ContactReference:
             contact_ref=receipt.contact_ref,
             first_name=receipt.first_name,
             referral_code=receipt.referral_code,
+            mailto=receipt.mailto,
         )
 
 

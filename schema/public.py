@@ -10,14 +10,20 @@ from strawberry.types import Info
 
 from orgs.campaigns import consent
 from orgs.campaigns.service import campaign_phase
+from orgs.i18n import catalog
 from orgs.intake.repository import Counts
 from orgs.models import ActionPage as PageRow
 from orgs.models import Campaign as CampaignRow
+from orgs.models import MailToTargetMode as ModeValue
 from orgs.models import Org as OrgRow
 from orgs.models import PageStatus
+from orgs.models import TargetSelection as SelectionValue
+from orgs.targets import render
 from resolvers import public
+from resolvers import targets as target_reads
 from resolvers.context import Context
 from schema.scalars import JsonValue
+from schema.targets import MailToTargetMode, TargetSelection
 
 
 @strawberry.enum
@@ -85,10 +91,69 @@ class PublicStats:
         )
 
 
+@strawberry.type(
+    description="Someone signers may write to (mail to target); its addresses are never public."
+)
+class PublicTarget:
+    id: str = strawberry.field(description="What `ActionInput.mtt.targets` takes (= externalId).")
+    external_id: str
+    name: str
+    area: str | None
+    locale: str | None
+    fields: JsonValue = strawberry.field(description="Party, role, photo URL...")
+    postcodes: list[str] = strawberry.field(description="Postcode prefixes it answers for.")
+
+
+@strawberry.type(description="Messages to one target: sent, still to go, failed, mailto clicks.")
+class TargetCount:
+    id: str = strawberry.field(description="The target's external id.")
+    name: str
+    area: str | None
+    sent: int
+    queued: int
+    failed: int
+    clicks: int
+
+
+@strawberry.type(description="Messages to the targets of one area.")
+class TargetAreaCount:
+    area: str | None
+    sent: int
+    queued: int
+    failed: int
+    clicks: int
+
+
+@strawberry.type(description="Public counters of the messages to targets (tests excluded).")
+class MailToTargetStats:
+    sent: int
+    queued: int
+    failed: int
+    clicks: int
+    by_target: list[TargetCount]
+    by_area: list[TargetAreaCount]
+
+
+@strawberry.type(description="What the widget's Email step needs (no address, no schedule).")
+class PublicMailToTarget:
+    mode: MailToTargetMode  # type: ignore[valid-type]
+    editable: bool = strawberry.field(description="Signers may edit subject and message.")
+    ask_reply_to: bool = strawberry.field(
+        description="Offer the signer to let targets reply (their email goes to the targets)."
+    )
+    selection: TargetSelection  # type: ignore[valid-type]
+    subject: str | None = strawberry.field(description="The template, in the page's language.")
+    body: str | None
+    texts: JsonValue = strawberry.field(
+        description="The Email step's wording in the page's language (the widget's names)."
+    )
+
+
 @strawberry.type
 class PublicCampaign:
     id: strawberry.Private[int]
     frozen: strawberry.Private[dict[str, Any] | None]
+    locale: strawberry.Private[str]
     name: str
     title: str
     goal: int | None
@@ -102,6 +167,7 @@ class PublicCampaign:
         return cls(
             id=campaign.id,
             frozen=campaign.frozen_counts,
+            locale=locale,
             name=campaign.name,
             title=campaign.title,
             goal=campaign.goal,
@@ -121,6 +187,73 @@ class PublicCampaign:
         if self.frozen is not None:
             return PublicStats.from_counts(Counts(**self.frozen["campaign"]))
         return PublicStats.from_counts(await public.campaign_counts(info.context, self.id))
+
+    @strawberry.field(
+        description="The targets signers may write to (never their addresses), by area "
+        "(case-insensitive) and/or postcode (the targets whose postcode prefixes it starts with)."
+    )
+    async def targets(
+        self, info: Info[Context, None], area: str | None = None, postcode: str | None = None
+    ) -> list[PublicTarget]:
+        rows = await target_reads.public_targets(info.context, self.id, area, postcode)
+        return [
+            PublicTarget(
+                id=t.external_id,
+                external_id=t.external_id,
+                name=t.name,
+                area=t.area,
+                locale=t.locale,
+                fields=JsonValue(t.fields),
+                postcodes=list(t.postcodes),
+            )
+            for t in rows
+        ]
+
+    @strawberry.field(description="The Email step's settings and template.")
+    async def mail_to_target(self, info: Info[Context, None]) -> PublicMailToTarget:
+        found = await target_reads.public_settings(info.context, self.id)
+        text = render.template(found.templates or {}, self.locale)
+        return PublicMailToTarget(
+            mode=ModeValue(found.mode),
+            editable=found.editable,
+            ask_reply_to=found.ask_reply_to,
+            selection=SelectionValue(found.selection),
+            subject=text.subject if text else None,
+            body=text.body if text else None,
+            texts=JsonValue(catalog.mtt_widget_texts(self.locale)),
+        )
+
+    @strawberry.field(description="Messages to targets, per target and per area.")
+    async def target_stats(self, info: Info[Context, None]) -> MailToTargetStats:
+        tallies = await target_reads.public_tallies(info.context, self.id)
+        areas: dict[str | None, TargetAreaCount] = {}
+        for t in tallies:
+            area = areas.setdefault(
+                t.area, TargetAreaCount(area=t.area, sent=0, queued=0, failed=0, clicks=0)
+            )
+            area.sent += t.sent
+            area.queued += t.queued
+            area.failed += t.failed
+            area.clicks += t.clicks
+        return MailToTargetStats(
+            sent=sum(t.sent for t in tallies),
+            queued=sum(t.queued for t in tallies),
+            failed=sum(t.failed for t in tallies),
+            clicks=sum(t.clicks for t in tallies),
+            by_target=[
+                TargetCount(
+                    id=t.external_id,
+                    name=t.name,
+                    area=t.area,
+                    sent=t.sent,
+                    queued=t.queued,
+                    failed=t.failed,
+                    clicks=t.clicks,
+                )
+                for t in tallies
+            ],
+            by_area=sorted(areas.values(), key=lambda a: (a.area is None, a.area or "")),
+        )
 
 
 @strawberry.federation.type(

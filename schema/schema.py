@@ -37,6 +37,7 @@ from schema.scalars import Json, JsonValue
 from schema.sso import SsoMutation, SsoQuery
 from schema.staff import StaffMutation, StaffQuery
 from schema.stats import StatsQuery
+from schema.targets import TargetMutation, TargetQuery
 from schema.tokens import TokenMutation, TokenQuery
 
 QUERIES: tuple[type, ...] = (
@@ -49,6 +50,7 @@ QUERIES: tuple[type, ...] = (
     SsoQuery,
     DeliveryQuery,
     AuditQuery,
+    TargetQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     IntakeMutation,
@@ -62,6 +64,7 @@ MUTATIONS: tuple[type, ...] = (
     ErasureMutation,
     PublicErasureMutation,
     OrganisationMutation,
+    TargetMutation,
 )
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")

@@ -28,6 +28,7 @@ from orgs.models import (
     ContactScope,
     Delivery,
     DeliveryEvent,
+    MailToTarget,
     Org,
     PageStatus,
     PartnerRole,
@@ -36,6 +37,9 @@ from orgs.models import (
     Staffer,
     StaffRole,
     Supporter,
+    Target,
+    TargetEmail,
+    TargetMessage,
     User,
 )
 from permissions.roles import ALL_SCOPES
@@ -256,3 +260,66 @@ async def make_audit_event(
     session: AsyncSession, org: Org, action: str = "test.event", **kw: Any
 ) -> AuditEvent:
     return await _save(session, AuditEvent(org_id=org.id, action=action, **kw))  # type: ignore[no-any-return]
+
+
+async def make_target(
+    session: AsyncSession,
+    campaign: Campaign,
+    external_id: str | None = None,
+    emails: list[str] | None = None,
+    **kw: Any,
+) -> Target:
+    """A target of ``campaign`` with active addresses (one made-up address by default)."""
+    external_id = external_id or f"t-{_n()}"
+    kw.setdefault("name", f"Target {external_id}")
+    target = await _save(session, Target(campaign_id=campaign.id, external_id=external_id, **kw))
+    for address in emails if emails is not None else [f"{external_id}@targets.example.org"]:
+        await _save(session, TargetEmail(target_id=target.id, email=address))
+    return target  # type: ignore[no-any-return]
+
+
+async def make_mail_to_target(session: AsyncSession, campaign: Campaign, **kw: Any) -> MailToTarget:
+    """A campaign's mail-to-target settings (templates in English by default)."""
+    kw.setdefault(
+        "templates",
+        {"en": {"subject": "Please act, {target}", "body": "Dear {target},\n\nPlease act."}},
+    )
+    return await _save(session, MailToTarget(campaign_id=campaign.id, **kw))  # type: ignore[no-any-return]
+
+
+async def make_target_message(
+    session: AsyncSession,
+    target: Target,
+    supporter: Supporter,
+    page: ActionPage,
+    keyring: Keyring,
+    status: str = "held",
+    hold: str | None = "moderation",
+    words: dict[str, str] | None = None,
+    **kw: Any,
+) -> TargetMessage:
+    """A message of ``supporter`` to ``target`` with its outbox row (held for moderation)."""
+    delivery = await _save(
+        session,
+        Delivery(
+            org_id=page.org_id,
+            event=DeliveryEvent.TARGET_MAIL.value,
+            supporter_id=supporter.id,
+            status=status,
+            idempotency_key=f"target_mail:test:{secrets.token_hex(8)}",
+        ),
+    )
+    payload = keyring.encrypt_json(words or {"subject": "Hello", "body": "Please act."})
+    return await _save(  # type: ignore[no-any-return]
+        session,
+        TargetMessage(
+            org_id=page.org_id,
+            campaign_id=page.campaign_id,
+            target_id=target.id,
+            supporter_id=supporter.id,
+            delivery_id=delivery.id,
+            hold=hold,
+            payload=payload,
+            **kw,
+        ),
+    )

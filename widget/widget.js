@@ -57,12 +57,15 @@
 
   // --- GraphQL operations (the public, Proca-compatible API) ---------------------------------
   const Q_PAGE = 'query($id:Int,$name:String){actionPage(id:$id,name:$name){id name locale status config doubleOptIn org{name title privacyPolicyUrl} campaign{name title goal leadOrg{name title privacyPolicyUrl} consent{version optInText leadOptInText} stats{supporterCount}}}}';
-  const M_SIGN = 'mutation($p:Int!,$a:ActionInput!,$c:ContactInput!,$v:ConsentInput!,$t:TrackingInput){addActionContact(actionPageId:$p,action:$a,contact:$c,privacy:$v,tracking:$t){contactRef referralCode}}';
+  const M_SIGN = 'mutation($p:Int!,$a:ActionInput!,$c:ContactInput!,$v:ConsentInput!,$t:TrackingInput){addActionContact(actionPageId:$p,action:$a,contact:$c,privacy:$v,tracking:$t){contactRef referralCode mailto}}';
+  // The Email step (actionType mail2target): its settings, wording and the targets (never
+  // their addresses), by postcode when the campaign assigns targets that way.
+  const Q_MTT = 'query($id:Int,$pc:String){actionPage(id:$id){campaign{mailToTarget{mode editable askReplyTo selection subject body texts} targets(postcode:$pc){id name area}}}}';
   const M_ACT = 'mutation($p:Int!,$a:ActionInput!,$r:ID!,$t:TrackingInput){addAction(actionPageId:$p,action:$a,contactRef:$r,tracking:$t){contactRef}}';
   const CODE_TEXT = {
     REQUIRED: 'required', INVALID_EMAIL: 'invalidEmail', TOO_LONG: 'tooLong', TOO_LARGE: 'tooLong',
     INVALID_COUNTRY: 'invalid', INVALID_POSTCODE: 'invalid', INVALID_PHONE: 'invalid',
-    RATE_LIMITED: 'rateLimited', PAGE_CLOSED: 'closed', PAGE_NOT_FOUND: 'notFound'
+    RATE_LIMITED: 'rateLimited', PAGE_CLOSED: 'closed', PAGE_NOT_FOUND: 'notFound', UNKNOWN_TARGET: 'invalid'
   };
 
   const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -214,6 +217,8 @@
       `.row{display:flex;gap:.5em;align-items:flex-end;margin:0 0 1em}.row>div{flex:1}` +
       `.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}` +
       `.test{border:2px dashed var(--err);padding:.25em .5em;font-size:.9em}` +
+      `fieldset{border:0;padding:0;margin:0;min-width:0}legend{font-weight:600;padding:0;margin:0 0 .25em}` +
+      `.tl{display:grid;gap:.4em}[readonly]{background:var(--nb)}` +
       `@media (prefers-reduced-motion:reduce){.bar>span{transition:none}}`;
   }
 
@@ -236,7 +241,7 @@
     const host = hostFor(script, page);
     const root = host.attachShadow({ mode: 'open' });
     let S = table('en');
-    let lang = 'en', P = null, cfg = {}, count = 0, ref = null, busy = false;
+    let lang = 'en', P = null, cfg = {}, count = 0, ref = null, busy = false, M = null;
     let counterBox = null;
     const controls = {};
     const wrap = h('div', { class: 'w', part: 'widget', 'aria-busy': 'true' }, h('p', null, S.loading));
@@ -285,7 +290,7 @@
       const base = locale.split('-')[0];
       lang = TABLES[base] ? base : 'en';
       const over = cfg.text || {};
-      S = Object.assign(table('en'), table(lang), over[base] || {}, over[locale] || {});
+      S = Object.assign(table('en'), table(lang), M ? M.texts : {}, over[base] || {}, over[locale] || {});
     }
     const label = (v) => (isObj(v) ? v[lang] || v.en || Object.values(v)[0] || '' : v || '');
 
@@ -390,13 +395,54 @@
           S.privacy, h('span', { class: 'sr' }, ' ' + S.newTab))] : null)));
     }
 
+    /** Mail to target: the targets, subject and message first; after the contact fields,
+     * what goes to the targets with the message (the name; the email only if ticked). */
+    async function mttLoad(pc) {
+      const r = await gql(Q_MTT, { id: P.id, pc: pc || null }, true);
+      const c = r.data && r.data.actionPage && r.data.actionPage.campaign;
+      if (!c || !c.mailToTarget) throw new Error('mtt');
+      return c;
+    }
+
+    function mttSteps() {
+      const sel = M.selection, list = h('div', { class: 'tl' });
+      const draw = (ts, none) => list.replaceChildren(...ts.map((t, i) => h('div', { class: 'ck' },
+        h('input', { type: 'checkbox', id: 'c-t' + i, value: t.id, checked: sel !== 'CHOOSE' || ts.length === 1 }),
+        h('label', { for: 'c-t' + i }, t.name + (t.area ? ' (' + t.area + ')' : '')))),
+        ...(none && !ts.length ? [h('p', null, S.mttNone)] : []));
+      const head = [];
+      if (sel === 'POSTCODE') {
+        const pc = h('input', { type: 'text', autocomplete: 'postal-code', maxLength: 100 });
+        let timer;
+        pc.addEventListener('input', () => {
+          clearTimeout(timer);
+          timer = setTimeout(async () => {
+            const v = pc.value.trim();
+            try { draw(v ? (await mttLoad(v)).targets : [], !!v); } catch (e) { /* keep the list */ }
+          }, 300);
+        });
+        head.push(field('postcode', S.postcode, 'required', pc));
+      } else draw(M.targets, true);
+      const edit = { readOnly: !M.editable };
+      const subject = h('input', Object.assign({ type: 'text', maxLength: 200, value: M.subject || '' }, edit));
+      const body = h('textarea', Object.assign({ maxLength: 10000, rows: 8 }, edit));
+      body.value = M.body || '';
+      head.push(h('fieldset', { id: 'c-targets', 'aria-describedby': 'c-targets-e' }, h('legend', null, S.mttTo), list,
+        h('p', { class: 'e', id: 'c-targets-e' })), field('subject', S.mttSubject, 'required', subject),
+      field('body', S.mttBody, 'required', body));
+      const tail = [h('p', { class: 'opt' }, S.mttNotice)];
+      if (M.askReplyTo) tail.push(box('replyTo', S.mttReply));
+      if (M.mode === 'BOTH') tail.push(box('mailto', S.mttOwn));
+      return [head, tail];
+    }
+
     function formView(banner) {
       const fields = cfg.fields || {};
       const alert = h('p', { class: 'alert', role: 'alert', id: 'c--alert' });
-      const items = [];
+      const [items, tail] = M ? mttSteps() : [[], []];
       for (const [name, auto, type, def] of FIELDS) {
         const mode = fields[name] || def;
-        if (mode === 'hidden') continue;
+        if (mode === 'hidden' || controls[name]) continue;
         const control = type === 'select' ? countrySelect()
           : type === 'textarea' ? h('textarea', { maxLength: 2000 })
             : h('input', { type, autocomplete: auto, maxLength: type === 'email' ? 254 : 100 });
@@ -407,6 +453,7 @@
         const c = customControl(x);
         items.push(field(x.name, label(x.label) || x.name, x.required ? 'required' : x.type === 'checkbox' ? '' : 'optional', c));
       }
+      items.push(...tail);
       // Consent boxes are never pre-ticked; a box that is not shown sends null ("not asked").
       const consent = cfg.consent || {};
       const org = P.org, lead = P.campaign.leadOrg, texts = P.campaign.consent || {};
@@ -439,6 +486,11 @@
       if (busy) return;
       alert.textContent = '';
       const bad = Object.values(controls).filter((el) => !validate(el));
+      const picked = [...root.querySelectorAll('#c-targets input:checked')].map((el) => el.value);
+      if (M) {
+        root.getElementById('c-targets-e').textContent = picked.length ? '' : S.mttPick;
+        if (!picked.length) bad.unshift(root.querySelector('#c-targets input') || controls.postcode || button);
+      }
       if (bad.length) {
         alert.textContent = S.fixErrors;
         bad[0].focus();
@@ -455,6 +507,12 @@
         if (v !== '' && v !== false) custom[x.name] = v;
       }
       const action = { actionType: cfg.actionType || 'signature', testing: TESTING || undefined };
+      if (M) {
+        action.mtt = { targets: picked };
+        if (M.editable) Object.assign(action.mtt, { subject: val('subject'), body: val('body') });
+        if (controls.replyTo && controls.replyTo.checked) custom.replyTo = true;
+        if (controls.mailto && controls.mailto.checked) custom.medium = 'mailto';
+      }
       if (Object.keys(custom).length) action.customFields = custom;
       const privacy = {
         optIn: controls.optIn ? controls.optIn.checked : null,
@@ -478,6 +536,8 @@
       const res = r.data.addActionContact;
       ref = { r: res.contactRef, c: res.referralCode };
       if (controls.remember && controls.remember.checked) save('coalition:signed:' + P.id, ref);
+      // mailto: the signer's own mail app sends it (the link is never stored)
+      ref.m = res.mailto;
       emit('signed', { actionType: action.actionType, doubleOptIn: !!P.doubleOptIn, testing: TESTING });
       if (cfg.redirectUrl) {
         LOC.assign(cfg.redirectUrl);
@@ -485,6 +545,7 @@
       }
       thanksView(true);
       refreshCount(count + 1);
+      if (ref.m) try { LOC.assign(ref.m); } catch (err) { /* the link is on the page */ }
     }
 
     /** ALTCHA proof of work, when the page asks for it: the X-Altcha header value. */
@@ -508,11 +569,12 @@
       const general = [];
       for (const err of errors) {
         const path = err.path || [];
-        const name = path[path.length - 1];
+        const name = path.includes('mtt') && path.includes('targets') ? 'targets' : path[path.length - 1];
         const code = err.extensions && err.extensions.code;
         if (code === 'PAGE_CLOSED') return closedView();
         const text = (CODE_TEXT[code] && S[CODE_TEXT[code]]) || err.message || S.invalid;
-        const el = isStr(name) && controls[name];
+        const el = isStr(name) && (controls[name] || (name === 'targets' && root.querySelector('#c-targets input')));
+        if (name === 'targets') root.getElementById('c-targets-e').textContent = text;
         if (el) {
           setError(el, text);
           first = first || el;
@@ -592,9 +654,11 @@
         el.setAttribute('data-network', net);
         items.push(h('li', null, el));
       }
-      const head = h('h3', { tabindex: '-1' }, S.thanks);
+      const own = ref && ref.m;
+      const head = h('h3', { tabindex: '-1' }, own ? S.mttSendOwn : S.thanks);
       show(h('h2', null, S.heading || cfg.heading || P.campaign.title), banner,
         TESTING ? h('p', { class: 'test' }, S.test) : null, counter(false), head,
+        own ? h('p', null, h('a', { class: 'b go', href: own }, S.mttOpen)) : null,
         P.doubleOptIn ? h('p', { class: 'note doi' }, S.doi) : null,
         items.length ? [h('p', null, S.shareAsk), h('ul', { class: 'sh', 'aria-label': S.share }, items), mastodonRow] : null, status);
       if (focus) head.focus();
@@ -621,6 +685,15 @@
       const bad = checkConfig(P.config);
       cfg = bad ? {} : P.config || {};
       const locale = String(P.locale || 'en').replace('_', '-');
+      if (!bad && cfg.actionType === 'mail2target') {
+        try {
+          const c = await mttLoad();
+          M = Object.assign(c.mailToTarget, { targets: c.targets });
+        } catch (e) {
+          message(S.network);
+          return emit('loaded', { status: 'unavailable' });
+        }
+      }
       strings(locale);
       if (bad) {
         sheet(css());

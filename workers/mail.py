@@ -171,6 +171,34 @@ class SmtpServer:
                 f"the mail server is unavailable ({type(exc).__name__})"
             ) from exc
 
+    def send_reporting(self, message: EmailMessage) -> dict[str, tuple[int, str]]:
+        """Send to every recipient the server accepts; the ones it refused, with the SMTP
+        code and reply (every recipient when it refused them all). A refused message (5xx
+        at DATA) fails for good; a temporary refusal or an unreachable server is retried."""
+        try:
+            with self._client() as client:
+                self._session(client)
+                refused = client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentFailure("the mail server refused the credentials") from exc
+        except smtplib.SMTPDataError as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(
+                    f"the mail server refused the message ({exc.smtp_code})"
+                ) from exc
+            raise RetryableFailure(
+                f"the mail server deferred the message ({exc.smtp_code})"
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise RetryableFailure(
+                f"the mail server is unavailable ({type(exc).__name__})"
+            ) from exc
+        return {
+            str(address): (int(code), _reply(reply)) for address, (code, reply) in refused.items()
+        }
+
     def send(self, message: EmailMessage) -> None:
         try:
             with self._client() as client:
@@ -186,6 +214,11 @@ class SmtpServer:
             ) from exc
 
 
+def _reply(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())[:300]
+
+
 @dataclass(frozen=True)
 class Mailer:
     keyring: Keyring
@@ -197,6 +230,10 @@ class Mailer:
     def probe(self, config: Mapping[str, object], secrets: Mapping[str, object]) -> None:
         """Test an org's SMTP connector: log in through the guard, send nothing."""
         SmtpServer.from_url(smtp_url(config, secrets), self.guard).probe()
+
+    def server(self, conn: Connection, org_id: int) -> SmtpServer:
+        """The org's own SMTP connector (through the guard), else the instance's server."""
+        return self._server(conn, org_id)
 
     def _server(self, conn: Connection, org_id: int) -> SmtpServer:
         row = deliveries.smtp_connector(conn, system_scope(org_id), org_id)

@@ -11,7 +11,8 @@ at once and stay visible with their reason.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -27,8 +28,16 @@ from orgs.delivery.outbound import NOT_ALLOWED, TargetNotAllowed
 from orgs.models import ConnectorKind, DeliveryEvent
 from orgs.outbox import repository
 from orgs.scoping import system_scope
+from orgs.targets import repository as targets
+from workers import target_mail
 from workers.connectors import base
-from workers.connectors.base import ConnectorTarget, PermanentFailure, RetryableFailure
+from workers.connectors.base import (
+    ConnectorTarget,
+    Held,
+    NotYet,
+    PermanentFailure,
+    RetryableFailure,
+)
 from workers.mail import Mailer
 from workers.metrics import DELIVERED, DELIVERY_LATENCY, FAILED, RETRIED
 
@@ -52,7 +61,8 @@ class Outcome(StrEnum):
     RETRY = "retry"
     FAILED = "failed"
     SKIPPED = "skipped"  # already done, cancelled, or being sent by another worker
-    POSTPONED = "postponed"  # an earlier event for the same supporter goes first
+    POSTPONED = "postponed"  # an earlier event goes first, or a message's slot is later
+    HELD = "held"  # a message to a target of a paused campaign
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,8 @@ class Pipeline:
     engine: Engine
     keyring: Keyring
     mailer: Mailer | None = None  # for thank-you and confirmation mails, org SMTP tests
+    # what messages to targets are checked against (window, hourly cap); tests move it
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def process(self, delivery_id: int, http: httpx.Client) -> Outcome:
         with self.engine.begin() as conn:
@@ -73,6 +85,12 @@ class Pipeline:
             started = datetime.now(UTC)
             try:
                 self._attempt(conn, job, http)
+            except NotYet as later:  # a message to a target: not in its window, or too soon
+                repository.postpone_until(conn, job.id, later.until)
+                return Outcome.POSTPONED
+            except Held as held:
+                targets.hold_delivery(conn, job.id, held.reason)
+                return Outcome.HELD
             except RetryableFailure as failure:
                 if attempts >= MAX_ATTEMPTS:
                     return self._failed(conn, job.id, attempts, f"gave up: {failure}", job)
@@ -83,7 +101,7 @@ class Pipeline:
                     status="pending",
                     attempts=attempts,
                     error=str(failure),
-                    next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                    next_attempt_at=self.clock() + timedelta(seconds=delay),
                 )
                 RETRIED.inc()
                 log.info("delivery.retry", delivery=job.id, attempts=attempts, delay=delay)
@@ -117,6 +135,11 @@ class Pipeline:
         return Outcome.FAILED
 
     def _attempt(self, conn: Connection, job: repository.DeliveryJob, http: httpx.Client) -> None:
+        if job.event == DeliveryEvent.TARGET_MAIL.value:
+            if self.mailer is None:
+                raise RetryableFailure("no mailer in this worker")
+            target_mail.send(self.mailer, conn, job, self.clock())
+            return
         if job.connector_id is None:
             if self.mailer is None:
                 raise RetryableFailure("no mailer in this worker")

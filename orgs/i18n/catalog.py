@@ -9,7 +9,12 @@ the same keys and the same placeholders as ``en.json`` (tests/foundation/test_i1
 * ``page``: the confirmation and erasure pages (hub/confirm_routes.py);
 * ``form``: the no-JavaScript form and its answers (hub/form_routes.py); the keys shared with
   the widget (``firstName``, ``sign``, ...) are the widget's names, so a page's ``text``
-  overrides apply to both.
+  overrides apply to both;
+* ``mtt``: what the hub adds to a supporter's message to a target (the footer naming the
+  sender and the campaign) and to a test copy (orgs/targets/render.py);
+* ``mttWidget``: the widget's Email step, sent with the step's settings
+  (``campaign.mailToTarget.texts``) so the widget carries no table of them; the names are
+  the widget's string names (``sign``, ``count_one``... replace the petition's wording).
 
 A page's locale (``fr``, ``fr_BE``, ``pt-BR``...) picks the language by its first subtag;
 anything else falls back to English, and so does a key a table lacks. Texts are plain text:
@@ -133,6 +138,16 @@ def mail_template(kind: str, locale: str | None) -> dict[str, str]:
     if kind not in MAIL_KINDS:
         raise KeyError(kind)
     return _section(locale, "mail", kind)
+
+
+def mtt_text(locale: str | None, key: str, **values: str) -> str:
+    """One string the hub adds to messages to targets (``footer``, ``test``), filled."""
+    return fill(_section(locale, "mtt")[key], **values)
+
+
+def mtt_widget_texts(locale: str | None) -> dict[str, str]:
+    """The widget's Email step strings in the locale's language (placeholders left)."""
+    return _section(locale, "mttWidget")
 
 
 def page_text(locale: str | None, key: str, **values: str) -> str:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,9 +37,13 @@ from orgs.models import (
     ConsentMethod,
     DeliveryEvent,
     PageStatus,
+    TargetMessageKind,
+    utcnow,
 )
 from orgs.outbox.repository import plan_deliveries, plan_mail
 from orgs.scoping import grants, mask_contact, ref_reaches
+from orgs.targets import intake as targets
+from orgs.targets import render
 
 DEFAULT_WINDOW_SECONDS = 300
 DEFAULT_REF_TTL_SECONDS = 30 * 24 * 3600
@@ -64,6 +70,8 @@ class IntakeOptions:
     window_seconds: int = DEFAULT_WINDOW_SECONDS
     own_host: str | None = None  # the hub's own host (its /act form) is always allowed
     ref_ttl_seconds: float = DEFAULT_REF_TTL_SECONDS  # how long a contactRef authorises
+    # when messages to targets are due (drip slots); tests move it
+    clock: Callable[[], datetime] = field(default=utcnow)
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ class Receipt:
     referral_code: str | None = None
     action_id: int | None = None  # None when a retry created nothing
     flagged: str | None = None
+    mailto: str | None = None  # mail to target in mailto mode: the link for the signer's app
 
 
 #: Why a follow-up is stored but neither counted nor delivered: its ref was issued for
@@ -212,6 +221,9 @@ async def add_action_contact(
         contact_ref=contact_ref,
         known_versions=page.consent_versions,
     )
+    prepared = await targets.prepare(conn, page.id, page.campaign_id, signature.action)
+    signer = " ".join(n for n in (signature.contact.first_name, signature.contact.last_name) if n)
+    mailto = _mailto(prepared, signer)
     flagged = await _flag(conn, options, meta, page)
     first_name = signature.contact.first_name
     new_ref, referral_code = _new_ref()
@@ -221,7 +233,7 @@ async def add_action_contact(
     if key is not None and await repository.reissue_for_key(
         conn, page.id, key, fingerprint, hash_ref(new_ref), referral_code
     ):
-        return Receipt(new_ref, first_name, referral_code)
+        return Receipt(new_ref, first_name, referral_code, mailto=mailto)
     supporter = await repository.upsert_supporter(
         conn,
         campaign_id=page.campaign_id,
@@ -291,7 +303,29 @@ async def add_action_contact(
         await _plan_outbox(
             conn, page, supporter, result, waiting=waiting, mails=True, thank_you=thank_you
         )
-    return Receipt(new_ref, first_name, referral_code, result.action_id, flagged)
+        if prepared is not None:
+            await targets.plan(
+                conn,
+                keyring,
+                prepared,
+                org_id=page.org_id,
+                campaign_id=page.campaign_id,
+                supporter_id=supporter.id,
+                action_id=result.action_id,
+                testing=signature.action.testing,
+                waiting=waiting,
+                clock=options.clock,
+            )
+    return Receipt(new_ref, first_name, referral_code, result.action_id, flagged, mailto)
+
+
+def _mailto(prepared: targets.Prepared | None, signer: str) -> str | None:
+    """The mailto link of a message in mailto mode (the same answer whatever is recorded)."""
+    if prepared is None or prepared.kind is not TargetMessageKind.CLICK:
+        return None
+    emails = [e for t in prepared.targets for e in t.emails]
+    names = [t.name for t in prepared.targets]
+    return render.mailto(emails, prepared.text, names, signer)
 
 
 async def _plan_outbox(
@@ -352,10 +386,12 @@ async def add_action(
     page = await live_page(conn, page_id)
     check_origin(page, options, meta)
     follow_up = validate_follow_up(action=action, tracking=tracking, contact_ref=contact_ref)
+    prepared = await targets.prepare(conn, page.id, page.campaign_id, follow_up.action)
+    mailto = _mailto(prepared, "")
     flagged = await _flag(conn, options, meta, page)
     key = _key(meta)
     if key is not None and await repository.key_used(conn, page.id, key):
-        return Receipt(follow_up.contact_ref)
+        return Receipt(follow_up.contact_ref, mailto=mailto)
     refs = await repository.issued_refs(conn, page.campaign_id, hash_ref(follow_up.contact_ref))
     holder = _capability(refs, page, options)
     if refs and holder is None:
@@ -398,12 +434,26 @@ async def add_action(
         waiting = page.double_opt_in and holder.confirmation != ConfirmationStatus.CONFIRMED
         supporter = SupporterRow(holder.supporter_id, holder.confirmation)
         await _plan_outbox(conn, page, supporter, result, waiting=waiting, mails=False)
+        if prepared is not None:
+            await targets.plan(
+                conn,
+                options.keyring,
+                prepared,
+                org_id=page.org_id,
+                campaign_id=page.campaign_id,
+                supporter_id=holder.supporter_id,
+                action_id=result.action_id,
+                testing=follow_up.action.testing,
+                waiting=waiting,
+                clock=options.clock,
+            )
     return Receipt(
         follow_up.contact_ref,
         None,
         holder.referral_code if holder else None,
         result.action_id,
         flagged,
+        mailto,
     )
 
 

@@ -30,6 +30,14 @@ SIGNATURE = "signature"
 #: campaign's counts never split between two names.
 ACTION_TYPE_ALIASES = {"petition": SIGNATURE}
 REF = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+#: The action type of a message to targets (Proca's name); its ``mtt`` says what and to whom.
+MAIL_TO_TARGET = "mail2target"
+#: A target's public identifier (its external id): what a signer names targets by.
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,99}$")
+MAX_SUBJECT = 200
+MAX_BODY = 10_000
+MAX_TARGETS = 50
+MAX_FILES = 10
 
 # Postcode formats of the countries most campaigns run in; other countries: length only.
 POSTCODES: dict[str, re.Pattern[str]] = {
@@ -107,6 +115,7 @@ class Code(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     PAGE_CLOSED = "PAGE_CLOSED"
     ORIGIN_NOT_ALLOWED = "ORIGIN_NOT_ALLOWED"
+    UNKNOWN_TARGET = "UNKNOWN_TARGET"
 
 
 @dataclass(frozen=True)
@@ -170,10 +179,26 @@ class ContactData:
 
 
 @dataclass(frozen=True)
+class MttData:
+    """A message to targets, as Proca's widget sends it (``ActionInput.mtt``).
+
+    ``targets`` are the targets' external ids, each at most once; ``files`` are accepted
+    and not attached (the hub hosts no uploads). Subject and body are None when not sent
+    (the campaign's template is used).
+    """
+
+    subject: str | None
+    body: str | None
+    targets: tuple[str, ...]
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ActionData:
     action_type: str
     custom_fields: dict[str, Any]
     testing: bool
+    mtt: MttData | None = None
 
 
 @dataclass(frozen=True)
@@ -256,8 +281,9 @@ def validate_action(raw: dict[str, Any], errors: _Collector | None = None) -> Ac
             "must start with a letter and contain only letters, digits, - and _ (max 64)",
         )
     custom = _custom_fields(raw.get("customFields"), collector)
+    mtt = _mtt(raw.get("mtt"), collector)
     action_type = ACTION_TYPE_ALIASES.get(action_type.lower(), action_type)
-    result = ActionData(action_type, custom, bool(raw.get("testing")))
+    result = ActionData(action_type, custom, bool(raw.get("testing")), mtt)
     if own:
         collector.raise_if_any()
     return result
@@ -296,6 +322,73 @@ def _custom_fields(value: Any, errors: _Collector) -> dict[str, Any]:
         errors.add(path, Code.TOO_LARGE, f"must be at most {MAX_CUSTOM_FIELDS_BYTES} bytes")
         return {}
     return cleaned
+
+
+def _mtt(value: Any, errors: _Collector) -> MttData | None:
+    """``action.mtt``: a one-line subject, a multi-line body (plain text, at most
+    MAX_BODY characters: it is mailed as text, so markup stays inert), target external ids."""
+    path = ("action", "mtt")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.add(path, Code.INVALID_FORMAT, "must be an object")
+        return None
+    subject = _bounded(errors, (*path, "subject"), value.get("subject"), MAX_SUBJECT, False)
+    body = _bounded(errors, (*path, "body"), value.get("body"), MAX_BODY, True)
+    if body is not None:
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
+    raw_targets = value.get("targets")
+    targets: list[str] = []
+    if not isinstance(raw_targets, list) or not raw_targets:
+        errors.add((*path, "targets"), Code.REQUIRED, "choose at least one target")
+    elif len(raw_targets) > MAX_TARGETS:
+        errors.add((*path, "targets"), Code.TOO_LARGE, f"at most {MAX_TARGETS} targets")
+    else:
+        for i, item in enumerate(raw_targets):
+            where = (*path, "targets", str(i))
+            if not isinstance(item, str) or not errors.gate(where, item):
+                if not isinstance(item, str):
+                    errors.add(where, Code.INVALID_FORMAT, "must be a target's id")
+                continue
+            if not EXTERNAL_ID.fullmatch(item):
+                errors.add(where, Code.INVALID_FORMAT, "is not a target's id")
+            elif item not in targets:
+                targets.append(item)
+    files: list[str] = []
+    raw_files = value.get("files")
+    if isinstance(raw_files, list) and len(raw_files) > MAX_FILES:
+        errors.add((*path, "files"), Code.TOO_LARGE, f"at most {MAX_FILES} files")
+    elif isinstance(raw_files, list):
+        for i, item in enumerate(raw_files):
+            name = _bounded(errors, (*path, "files", str(i)), item, 500, False)
+            if name is not None:
+                files.append(name)
+    elif raw_files is not None:
+        errors.add((*path, "files"), Code.INVALID_FORMAT, "must be a list")
+    return MttData(subject, body, tuple(targets), tuple(files))
+
+
+def _bounded(
+    errors: _Collector, path: tuple[str, ...], value: Any, limit: int, multiline: bool
+) -> str | None:
+    """Optional text within ``limit`` characters, in NFC (empty: absent)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.add(path, Code.INVALID_FORMAT, "must be a string")
+        return None
+    stripped = value.strip()
+    if not stripped:
+        return None
+    reason = problem(stripped, multiline=multiline)
+    if reason is not None:
+        errors.add(path, Code.INVALID_TEXT, reason)
+        return None
+    stripped = nfc(stripped)
+    if len(stripped) > limit:
+        errors.add(path, Code.TOO_LONG, f"must be at most {limit} characters")
+        return None
+    return stripped
 
 
 def _depth(value: Any) -> int:

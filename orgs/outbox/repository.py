@@ -169,26 +169,34 @@ async def plan_staff_mail(
 
 _CANCEL = text(
     """
-    UPDATE delivery SET status = 'cancelled', updated_at = now()
-    WHERE supporter_id = :supporter_id AND status IN ('waiting', 'pending', 'queued')
+    WITH cancelled AS (
+      UPDATE delivery SET status = 'cancelled', updated_at = now()
+      WHERE supporter_id = :supporter_id AND status IN ('waiting', 'held', 'pending', 'queued')
+        AND (CAST(:org_id AS bigint) IS NULL OR org_id = :org_id)
+    )
+    -- the person's own words to targets are forgotten with them (mail to target)
+    UPDATE target_message SET payload = NULL
+    WHERE supporter_id = :supporter_id AND payload IS NOT NULL
       AND (CAST(:org_id AS bigint) IS NULL OR org_id = :org_id)
     """
 )
 
 
 async def cancel_pending(conn: AsyncConnection, supporter_id: int, org_id: int | None) -> None:
-    """Cancel what is still to be sent about a supporter (to one org, or to every org)."""
+    """Cancel what is still to be sent about a supporter (to one org, or to every org), held
+    messages to targets included, and forget the texts of the person's messages to targets."""
     await conn.execute(_CANCEL, {"supporter_id": supporter_id, "org_id": org_id})
 
 
 _RELEASE_WAITING = text(
-    "UPDATE delivery SET status = 'pending', next_attempt_at = now(), updated_at = now() "
-    "WHERE supporter_id = :supporter_id AND status = 'waiting'"
+    "UPDATE delivery SET status = 'pending', next_attempt_at = GREATEST(next_attempt_at, now()), "
+    "updated_at = now() WHERE supporter_id = :supporter_id AND status = 'waiting'"
 )
 
 
 async def release_waiting(conn: AsyncConnection, supporter_id: int) -> None:
-    """Deliveries held for a double opt-in become due (the supporter confirmed)."""
+    """Deliveries held for a double opt-in become due (the supporter confirmed); a message to
+    a target keeps its drip slot when that is still to come."""
     await conn.execute(_RELEASE_WAITING, {"supporter_id": supporter_id})
 
 
@@ -197,7 +205,7 @@ async def release_waiting(conn: AsyncConnection, supporter_id: int) -> None:
 _DUE = text(
     """
     SELECT id FROM delivery
-    WHERE (status = 'pending' AND next_attempt_at <= now())
+    WHERE (status = 'pending' AND next_attempt_at <= COALESCE(CAST(:now AS timestamptz), now()))
        OR (status = 'queued' AND enqueued_at < now() - make_interval(secs => :stale))
     ORDER BY id
     LIMIT :batch
@@ -210,9 +218,19 @@ _MARK_QUEUED = text(
 )
 
 
-def claim_due(conn: Connection, batch: int, stale_seconds: int = STALE_QUEUED_SECONDS) -> list[int]:
-    """Lock due rows (pending and due, or queued for too long) and mark them queued."""
-    ids = [row[0] for row in conn.execute(_DUE, {"stale": stale_seconds, "batch": batch})]
+def claim_due(
+    conn: Connection,
+    batch: int,
+    stale_seconds: int = STALE_QUEUED_SECONDS,
+    now: datetime | None = None,
+) -> list[int]:
+    """Lock due rows (pending and due, or queued for too long) and mark them queued.
+
+    ``now`` is the clock rows are due by (the database's own by default; tests of drip
+    sending move it). A row whose ``next_attempt_at`` is later is never claimed.
+    """
+    params = {"stale": stale_seconds, "batch": batch, "now": now}
+    ids = [row[0] for row in conn.execute(_DUE, params)]
     if ids:
         conn.execute(_MARK_QUEUED, {"ids": ids})
     return ids
@@ -266,14 +284,19 @@ _EARLIER = text(
     WHERE supporter_id = :supporter_id AND org_id = :org_id
       AND connector_id IS NOT DISTINCT FROM :connector_id
       AND id < :id AND status IN ('pending', 'queued', 'waiting')
+      AND event <> 'target_mail'
     LIMIT 1
     """
 )
 
 
 def has_earlier_undelivered(conn: Connection, job: DeliveryJob) -> bool:
-    """A later event for a supporter never overtakes an earlier one (same org, connector)."""
-    if job.supporter_id is None:
+    """A later event for a supporter never overtakes an earlier one (same org, connector).
+
+    Messages to targets are outside the order: each follows its target's drip schedule
+    (days ahead, perhaps), so it neither waits for nor holds up anything else.
+    """
+    if job.supporter_id is None or job.event == DeliveryEvent.TARGET_MAIL.value:
         return False
     params = {
         "supporter_id": job.supporter_id,
@@ -323,4 +346,16 @@ def postpone(conn: Connection, delivery_id: int, seconds: float) -> None:
             "WHERE id = :id"
         ),
         {"id": delivery_id, "s": seconds},
+    )
+
+
+def postpone_until(conn: Connection, delivery_id: int, when: datetime) -> None:
+    """Back to pending until ``when``, without counting an attempt (a message to a target
+    outside its sending window, or over its target's hourly cap)."""
+    conn.execute(
+        text(
+            "UPDATE delivery SET status = 'pending', next_attempt_at = :when, updated_at = now() "
+            "WHERE id = :id"
+        ),
+        {"id": delivery_id, "when": when},
     )

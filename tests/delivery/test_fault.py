@@ -3,7 +3,10 @@
 While two `coalition-hub worker` processes deliver, the broker is restarted twice, a worker is
 killed (SIGKILL) three times and PostgreSQL is restarted once. At the end every delivery
 reached its org's webhook (at least once; receivers dedupe on ``webhook-id``), no payload
-reached an org that was not entitled to it, and the outbox drained.
+reached an org that was not entitled to it, and the outbox drained. One signature in ten also
+writes to two of ten targets (mail to target): every message reached its target's address
+through the SMTP sink (at least once; targets' servers dedupe on the Message-ID), and only
+the targets it was written to.
 
 CI runs it with ``HUB_FAULT_SIGNATURES`` (default 1,000); the full size is
 ``HUB_FAULT_SIGNATURES=10000 uv run pytest tests/delivery/test_fault.py``.
@@ -37,6 +40,9 @@ from tests.delivery.conftest import Rabbit, whsec
 from tests.delivery.receiver import Receiver, payload_of
 from tests.delivery.test_pipeline import until
 from tests.servers import serve_in_thread
+from tests.targets.harness import Inbox, inbox
+
+__all__ = ["inbox"]  # the SMTP sink fixture (tests/targets/harness.py)
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
@@ -57,8 +63,9 @@ def receivers() -> Iterator[list[Receiver]]:
         yield made
 
 
-def _worker(url: str, broker: str, tmp: Path) -> subprocess.Popen[bytes]:
+def _worker(url: str, broker: str, tmp: Path, smtp: str) -> subprocess.Popen[bytes]:
     env = {
+        "HUB_SMTP_URL": smtp,
         **os.environ,
         "HUB_DATABASE_URL": url,
         "HUB_BROKER_URL": broker,
@@ -75,8 +82,13 @@ def _worker(url: str, broker: str, tmp: Path) -> subprocess.Popen[bytes]:
 
 
 async def test_deliveries_survive_broker_worker_and_database_faults(
-    rabbitmq: Rabbit, receivers: list[Receiver], keyring: Keyring, tmp_path: Path
+    rabbitmq: Rabbit,
+    receivers: list[Receiver],
+    keyring: Keyring,
+    tmp_path: Path,
+    inbox: tuple[Inbox, str],
 ) -> None:
+    sink, smtp = inbox
     # given: its own PostgreSQL (it gets restarted), a coalition of three orgs with webhooks
     server = EmbeddedPostgres(tmp_path / "pg")
     url = server.start(owner=True)
@@ -90,6 +102,10 @@ async def test_deliveries_survive_broker_worker_and_database_faults(
             for org in (a, b):
                 await f.make_partnership(session, campaign, org)
             pages = [await f.make_page(session, org, campaign) for org in (lead, a, b)]
+            for i in range(10):
+                await f.make_target(session, campaign, f"t{i}")
+            # the fastest drip (one message a second per target): the test is about loss
+            await f.make_mail_to_target(session, campaign, hourly_cap=3600)
             for org, receiver in zip((lead, a, b), receivers, strict=True):
                 await f.make_connector(
                     session,
@@ -107,12 +123,19 @@ async def test_deliveries_survive_broker_worker_and_database_faults(
             page = rng.choice(pages)
             lead_opt_in = rng.random() < 0.5
             email = f"s{n}@example.net"
+            action: dict[str, Any] = {"actionType": "petition"}
+            if n % 10 == 0:
+                chosen = rng.sample(range(10), 2)
+                action = {
+                    "actionType": "mail2target",
+                    "mtt": {"subject": "S", "body": "B", "targets": [f"t{i}" for i in chosen]},
+                }
             async with engine.begin() as conn:
                 await service.add_action_contact(
                     conn,
                     options,
                     page.id or 0,
-                    action={"actionType": "petition"},
+                    action=action,
                     contact={"firstName": "S", "email": email},
                     privacy={"optIn": True, "leadOptIn": lead_opt_in},
                 )
@@ -122,17 +145,31 @@ async def test_deliveries_survive_broker_worker_and_database_faults(
         async with engine.connect() as conn:
             expected = {
                 row.idempotency_key: names[row.org_id]
-                for row in await conn.execute(text("SELECT idempotency_key, org_id FROM delivery"))
+                for row in await conn.execute(
+                    text(
+                        "SELECT idempotency_key, org_id FROM delivery WHERE event <> 'target_mail'"
+                    )
+                )
             }
+            to_targets = {
+                row.message_token: f"{row.external_id}@targets.example.org"
+                for row in await conn.execute(
+                    text(
+                        "SELECT m.message_token, t.external_id FROM target_message m "
+                        "JOIN target t ON t.id = m.target_id"
+                    )
+                )
+            }
+        assert len(to_targets) == 2 * len(range(0, SIGNATURES, 10))
         await engine.dispose()
 
         # when: deliveries run while the faults happen
-        workers = [_worker(url, rabbitmq.url, tmp_path) for _ in range(2)]
+        workers = [_worker(url, rabbitmq.url, tmp_path, smtp) for _ in range(2)]
 
         async def kill_and_replace(index: int) -> None:
             workers[index].send_signal(signal.SIGKILL)
             await asyncio.to_thread(workers[index].wait, 10)
-            workers[index] = _worker(url, rabbitmq.url, tmp_path)
+            workers[index] = _worker(url, rabbitmq.url, tmp_path, smtp)
 
         async def received() -> int:
             return sum(len(r.requests) for r in receivers)
@@ -173,6 +210,13 @@ async def test_deliveries_survive_broker_worker_and_database_faults(
         assert ids == {k for k, v in expected.items() if v == index}, f"org {index}"
         emails = {payload_of(r)["contact"]["email"] for r in receiver.requests}
         assert emails == entitled[index], f"org {index} got someone it was not entitled to"
+    sent = {_token(r["Message-ID"]): r.recipients for r in sink.received}
+    assert set(sent) == set(to_targets)
+    assert all(sent[token] == [address] for token, address in to_targets.items())
+
+
+def _token(message_id: str) -> str:
+    return message_id.split("mtt.", 1)[1].split("@", 1)[0]
 
 
 async def _at_least(count: Any, n: int) -> bool:

@@ -70,8 +70,9 @@ class TestAdminCommands:
         assert [o["role"] for o in demo["orgs"]] == ["lead", "coordinator", "partner"]
         assert [o["delivery"] for o in demo["orgs"]] == [False, False, True]
         assert all(o["token"].startswith("chub_at_") for o in demo["orgs"])
-        assert len(demo["pages"]) == 3
-        assert [p["actionType"] for p in demo["pages"]] == ["signature"] * 3
+        assert len(demo["pages"]) == 4
+        assert [p["actionType"] for p in demo["pages"]] == ["signature"] * 3 + ["mail2target"]
+        assert len(demo["pages"][3]["targets"]) == 3
         logins = [o["login"] for o in demo["orgs"]]
         assert all(login["email"].startswith("owner@") and login["password"] for login in logins)
         # loading twice reuses the coalition and prints the same credentials: no new tokens

@@ -37,6 +37,7 @@ from orgs.models import (
     Org,
     PartnerRole,
     StaffRole,
+    Supporter,
 )
 from orgs.scoping import system_scope
 from tests import factories as f
@@ -170,6 +171,13 @@ class World:
     anonymous_ref: str = ""  # the victim's pre-signature follow-up reference (linked)
     contact_refs: dict[tuple[str, int], str] = field(default_factory=dict)  # (org, supp) -> ref
     cache: dict[str, Any] = field(default_factory=dict)  # what the checks derive once
+    # mail to target: each campaign's target (external id), the values only its managers may
+    # read (the target's address, the words of a held message: value -> (campaign id, what)),
+    # and the outbox rows of messages to targets by campaign
+    targets: dict[int, str] = field(default_factory=dict)
+    target_markers: dict[str, tuple[int, str]] = field(default_factory=dict)
+    target_deliveries: dict[int, int] = field(default_factory=dict)
+    held_messages: list[int] = field(default_factory=list)
 
     # --- what each subject may see (DESIGN §5, computed independently) ----------------------
 
@@ -223,12 +231,21 @@ class World:
     def foreign_markers(self, org: Org | None) -> dict[str, str]:
         """Marker value -> where it comes from, for every value ``org`` must never read."""
         allowed = self.allowed_markers(org)
-        return {
+        managed = self.managed_campaigns(org)
+        found = {
             v: f"{s.tag}.{k}"
             for s in self.submissions
             for k, v in s.markers.items()
             if v not in allowed
         }
+        found.update(
+            {
+                v: what
+                for v, (campaign, what) in self.target_markers.items()
+                if campaign not in managed
+            }
+        )
+        return found
 
     def foreign_countries(self, org: Org | None) -> dict[str, str]:
         allowed = self.allowed_countries(org)
@@ -473,8 +490,37 @@ async def build_world(
             session, world, submission(f"S{key.upper()}", email, page, camp, country, False)
         )
     await load_contact_refs(session, world)
+    await _mail_to_target(session, world, tag)
     await session.flush()
     return world
+
+
+async def _mail_to_target(session: AsyncSession, world: World, tag: str) -> None:
+    """A target in each campaign with a marker address, and in C a message V1 wrote on A's
+    page, held for moderation, with marker words: only each campaign's managers read them."""
+    for campaign, key in ((world.campaign, "C"), (world.campaign2, "C2")):
+        assert campaign.id is not None
+        address = f"target-{key.lower()}-{tag}@targets.example.org"
+        target = await f.make_target(
+            session, campaign, f"target-{key.lower()}-{tag}", emails=[address]
+        )
+        await f.make_mail_to_target(session, campaign)
+        world.targets[campaign.id] = target.external_id
+        world.target_markers[address] = (campaign.id, f"{key}.target.email")
+        if key == "C":
+            v1 = world.by_tag("V1")
+            supporter = await session.get(Supporter, v1.supporter_id)
+            assert supporter is not None
+            words = {"subject": f"MTTSUBJ{_hex()}", "body": f"MTTBODY{_hex()}"}
+            held = await f.make_target_message(
+                session, target, supporter, world.page_a, world.keyring, words=words
+            )
+            assert held.delivery_id is not None
+            assert held.id is not None
+            world.target_deliveries[held.delivery_id] = campaign.id
+            world.held_messages.append(held.id)
+            for name, value in words.items():
+                world.target_markers[value] = (campaign.id, f"V1.message.{name}")
 
 
 async def remove(session: AsyncSession, world: World) -> None:
@@ -503,14 +549,36 @@ ORG_TABLES = (
     "campaign",
 )
 SUPPORTER_TABLES = ("action", "contact_ref")
-SNAPSHOT_TABLES = (*ORG_TABLES, *SUPPORTER_TABLES, "supporter", "org", "user", "stat_counter")
+#: Campaign data of mail to target: changed only by the campaign's lead and coordinators (and
+#: a signature's own messages, and the drip cursor their slots move).
+TARGET_TABLES = ("target", "target_email", "target_message", "mail_to_target")
+SNAPSHOT_TABLES = (
+    *ORG_TABLES,
+    *SUPPORTER_TABLES,
+    "supporter",
+    "org",
+    "user",
+    "stat_counter",
+    *TARGET_TABLES,
+)
 
-_KEYS = {"stat_counter": "t.action_page_id || ':' || t.metric"}
+_KEYS = {"stat_counter": "t.action_page_id || ':' || t.metric", "mail_to_target": "t.campaign_id"}
+# an address's campaign comes with it (the checks judge changes by campaign)
+_SOURCES = {
+    "target_email": "(SELECT e.*, g.campaign_id FROM target_email e "
+    "JOIN target g ON g.id = e.target_id)"
+}
+
+
+def _source(table: str) -> str:
+    return _SOURCES.get(table, f'"{table}"')
+
+
 _SNAPSHOT = text(
     "SELECT json_build_object("
     + ", ".join(
         f"'{t}', (SELECT coalesce(json_object_agg({_KEYS.get(t, 't.id')}, row_to_json(t)), "
-        f"'{{}}') FROM \"{t}\" t)"
+        f"'{{}}') FROM {_source(t)} t)"
         for t in SNAPSHOT_TABLES
     )
     + ")"

@@ -82,6 +82,8 @@ class World:
     lead_live_page: str
     lead_draft_page: str
     partner_requested_page: str
+    target: str = ""  # a target of the campaign (mail to target), by external id
+    held_message: int = 0  # a message to it held for moderation
 
 
 Allowed = Callable[[str, ConsentState], bool]
@@ -493,5 +495,69 @@ register(
         document=None,
         covered_by="tests/delivery/test_erasure.py (public: the answer is constant, the link "
         "goes to the address); tests/isolation/test_attacker.py (the walk)",
+    ),
+)
+
+# --- mail to target -------------------------------------------------------------------------
+# campaign data managed by the lead and coordinators (the matrix's coordinator is covered in
+# tests/targets/test_management.py); the public read of targets hangs off actionPage
+_TARGET_MANAGERS = ("owner", "campaign_manager", "campaigns:write")
+_lead_mutation(
+    "UpsertTargets",
+    "campaigns:write",
+    lambda w: {
+        "campaign": w.campaign,
+        "targets": [
+            {
+                "externalId": "matrix",
+                "name": "Matrix Target",
+                "emails": [{"email": "matrix@targets.example.org"}],
+            }
+        ],
+    },
+)
+_lead_mutation(
+    "UpdateMailToTarget", "campaigns:write", lambda w: {"campaign": w.campaign, "editable": False}
+)
+_lead_mutation("PauseMailToTarget", "campaigns:write", lambda w: {"campaign": w.campaign})
+_lead_mutation("ResumeMailToTarget", "campaigns:write", lambda w: {"campaign": w.campaign})
+_lead_mutation(
+    "CancelTargetMessages",
+    "campaigns:write",
+    lambda w: {"campaign": w.campaign, "target": w.target},
+)
+_lead_mutation(
+    "ModerateTargetMessages",
+    "campaigns:write",
+    lambda w: {"campaign": w.campaign, "ids": [w.held_message], "approve": False},
+)
+register(
+    "Query.campaignTargets",
+    Operation(
+        document=(
+            "query($campaign: String!) { campaignTargets(campaign: $campaign) "
+            "{ externalId emails { email status } } }"
+        ),
+        variables=lambda w: {"campaign": w.campaign},
+        allowed=lead_with(*_TARGET_MANAGERS),  # target addresses: never anyone else's
+    ),
+)
+register(
+    "Query.mailToTarget",
+    Operation(
+        document="query($campaign: String!) { mailToTarget(campaign: $campaign) { mode } }",
+        variables=lambda w: {"campaign": w.campaign},
+        allowed=lead_with(*_TARGET_MANAGERS),
+    ),
+)
+register(
+    "Query.targetMessages",
+    Operation(
+        document=(
+            "query($campaign: String!) { targetMessages(campaign: $campaign) { id subject body } }"
+        ),
+        variables=lambda w: {"campaign": w.campaign},
+        allowed=lead_with(*_TARGET_MANAGERS),
+        personal_data=True,  # what signers wrote
     ),
 )

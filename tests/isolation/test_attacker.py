@@ -22,7 +22,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -171,6 +171,18 @@ class VictimAim(Aim):
             ("ActionInput", "actionType"): ["signature", "share"],
             ("ActionInput", "customFields"): [{"comment": f"{atk}comment"}],
             ("ActionInput", "testing"): [False],
+            # a message to C's target in one signature of three (the others carry none)
+            ("ActionInput", "mtt"): [
+                None,
+                None,
+                {
+                    "subject": f"{atk}subject",
+                    "body": f"{atk}body",
+                    "targets": [w.targets[c.id or 0]],
+                },
+            ],
+            ("CancelTargetMessagesInput", "target"): list(w.targets.values()),
+            ("ModerateTargetMessagesInput", "ids"): [w.held_messages],
             ("ConsentInput", "consentVersion"): ["v1", None],
             ("ConsentInput", "optIn"): [True, False],
             ("ConsentInput", "leadOptIn"): [True, False, None],
@@ -441,6 +453,25 @@ def _reached(world: World, page_id: int, ref: str | None) -> tuple[set[int], boo
     return holders, bool(known)
 
 
+def _own_message(change: Change, page: Any, person: Callable[[Any], bool]) -> bool:
+    """A signature's own messages to its campaign's targets (collected by the page's org),
+    and the drip cursor of those targets moving to the slots they took."""
+    row, before = change.row, change.before
+    if change.table == "target":
+        moved = {k for k, v in row.items() if (before or {}).get(k) != v}
+        return (
+            before is not None
+            and moved <= {"last_slot_at"}
+            and row["campaign_id"] == page.campaign_id
+        )
+    return (
+        before is None
+        and row["org_id"] == page.org_id
+        and row["campaign_id"] == page.campaign_id
+        and person(row["supporter_id"])
+    )
+
+
 def intake_allows(world: World, doc: Document, change: Change, pages: dict[int, int]) -> bool:
     """What a public submission may change (anyone may sign with any email, DESIGN §5):
 
@@ -515,6 +546,8 @@ def intake_allows(world: World, doc: Document, change: Change, pages: dict[int, 
             )
         if change.table == "stat_counter":
             return int(row["action_page_id"]) == page.id
+        if change.table in ("target_message", "target"):
+            return _own_message(change, page, person)
         return False
     ref = a.get("contactRef")
     holders, known = _reached(world, int(a["actionPageId"]), ref)
@@ -530,6 +563,8 @@ def intake_allows(world: World, doc: Document, change: Change, pages: dict[int, 
         if change.table == "stat_counter":
             # a known ref that does not reach here must not count (it is stored flagged)
             return int(row["action_page_id"]) == page.id and (bool(holders) or not known)
+        if change.table in ("target_message", "target"):
+            return _own_message(change, page, holders.__contains__)
         return False
     if op == "Mutation.linkActions":
         return (
@@ -567,6 +602,14 @@ def check_changes(
             continue
         elif change.table in COALITION_TABLES and _campaign_of(change) in managed:
             continue  # the lead's and coordinators' powers over their own campaign
+        elif change.table in aw.TARGET_TABLES and _campaign_of(change) in managed:
+            continue  # mail to target: the same powers (targets, settings, moderation)
+        elif (
+            change.table == "delivery"
+            and change.before is not None
+            and world.target_deliveries.get(int(row["id"])) in managed
+        ):
+            continue  # a held message to their campaign's target, approved or rejected
         if doc.operation in INTAKE and intake_allows(world, doc, change, pages):
             continue
         problems.append(f"{label(world, doc)}: {change.describe()}")

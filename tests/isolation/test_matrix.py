@@ -46,6 +46,10 @@ WATCHED_TABLES = (
     "api_token",
     "staffer",
     "delivery",
+    "target",
+    "target_email",
+    "target_message",
+    "mail_to_target",
 )
 TOP_LEVEL_DENIALS = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 
@@ -107,7 +111,7 @@ async def build_world(
         session, a, campaign, "m-page-org/pending", status=PageStatus.LAUNCH_REQUESTED
     )
     a_live = await f.make_page(session, a, campaign, "m-page-org/live")
-    await sign(
+    signed = await sign(
         session,
         keyring,
         a_live,
@@ -119,6 +123,8 @@ async def build_world(
         email="signer@example.net",
     )
     await f.make_audit_event(session, lead, "partner.invite", details={"org": b.name})
+    target = await f.make_target(session, campaign, "m-target")
+    held = await f.make_target_message(session, target, signed.supporter, a_live, keyring)
     subjects: dict[str, Subject] = {registry.ANONYMOUS: ANONYMOUS}
     for role in registry.STAFF_ROLES:
         user = await f.make_user(session)
@@ -149,6 +155,8 @@ async def build_world(
         lead_live_page=live.name,
         lead_draft_page=draft.name,
         partner_requested_page=pending.name,
+        target=target.external_id,
+        held_message=held.id or 0,
     )
     return world, subjects
 

@@ -87,6 +87,8 @@ class Aim:
             return [{}]
         if scalar == "DateTime":
             return ["2000-01-01T00:00:00+00:00"]
+        if scalar == "Date":
+            return ["2000-01-01"]
         return [f"attacker-{name}"]
 
 

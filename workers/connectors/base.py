@@ -61,6 +61,23 @@ class RetryableFailure(DeliveryFailure):
         self.retry_after = retry_after
 
 
+class NotYet(Exception):
+    """Not to be sent now (outside its sending window, over its target's cap): due again at
+    ``until``, without counting an attempt."""
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+
+
+class Held(Exception):
+    """To be held (status ``held``) until someone releases it: the campaign is paused."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Connector(Protocol):
     """What a connector module provides."""
 
