@@ -85,12 +85,14 @@ async def targets_with_messages(session: AsyncSession, target_ids: Sequence[int]
 
 _STATUS_COUNTS = text(
     """
-    SELECT m.target_id, m.kind,
-           CASE WHEN m.kind = 'click' THEN 'click' ELSE d.status END AS status,
+    SELECT m.target_id,
+           CASE WHEN m.kind = 'click' THEN 'click'
+                WHEN d.status = 'held' AND m.hold = 'moderation' THEN 'moderation'
+                ELSE d.status END AS status,
            count(*) AS n
     FROM target_message m LEFT JOIN delivery d ON d.id = m.delivery_id
     WHERE m.campaign_id = :campaign_id AND m.kind <> 'test'
-    GROUP BY m.target_id, m.kind, 3
+    GROUP BY m.target_id, 2
     """
 )
 
@@ -102,13 +104,17 @@ class MessageCounts:
     sent: int = 0
     queued: int = 0  # still to go: waiting for a confirmation, due later, being sent
     held: int = 0  # awaiting moderation, or the campaign is paused
+    held_for_moderation: int = 0  # of ``held``: awaiting a coordinator's decision
     failed: int = 0
     cancelled: int = 0
     clicks: int = 0  # sent by the signer's own mail app (mailto)
 
     def add(self, other: MessageCounts) -> None:
-        for name in ("sent", "queued", "held", "failed", "cancelled", "clicks"):
+        for name in COUNT_NAMES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+COUNT_NAMES = ("sent", "queued", "held", "held_for_moderation", "failed", "cancelled", "clicks")
 
 
 _BUCKET = {
@@ -117,6 +123,7 @@ _BUCKET = {
     "pending": "queued",
     "queued": "queued",
     "held": "held",
+    "moderation": "held",
     "failed": "failed",
     "cancelled": "cancelled",
     "click": "clicks",
@@ -127,12 +134,24 @@ async def message_counts(conn: AsyncConnection, campaign_id: int) -> dict[int, M
     """Per target id: its messages by state (aggregates, no personal data)."""
     out: dict[int, MessageCounts] = {}
     for row in await conn.execute(_STATUS_COUNTS, {"campaign_id": campaign_id}):
-        bucket = _BUCKET.get(str(row.status))
+        status = str(row.status)
+        bucket = _BUCKET.get(status)
         if bucket is None:
             continue
         counts = out.setdefault(int(row.target_id), MessageCounts())
         setattr(counts, bucket, getattr(counts, bucket) + int(row.n))
+        if status == "moderation":
+            counts.held_for_moderation += int(row.n)
     return out
+
+
+_HAS_TARGETS = text("SELECT EXISTS (SELECT 1 FROM target WHERE campaign_id = :campaign_id)")
+
+
+async def has_targets(conn: AsyncConnection, campaign_id: int) -> bool:
+    """Whether the campaign has any target (active or not): a mail-to-target campaign."""
+    result = await conn.execute(_HAS_TARGETS, {"campaign_id": campaign_id})
+    return bool(result.scalar_one())
 
 
 _HOLD_FOR_PAUSE = text(
