@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orgs.models import DeliveryStatus, MailToTarget
 from orgs.targets import repository, service
+from orgs.targets.intake import postcode_key
 from orgs.targets.repository import PublicSettings, PublicTarget, TargetTally
 from orgs.targets.service import AreaView, MessageView, TargetError, TargetView
 from resolvers.context import Context
@@ -15,8 +16,7 @@ _SETTINGS: TtlCache[int, PublicSettings] = TtlCache()
 
 
 def normalise_postcode(postcode: str | None) -> str | None:
-    value = "".join((postcode or "").split()).upper()[:16]
-    return value or None
+    return postcode_key(postcode)  # the same reading as the intake's check
 
 
 async def public_targets(

@@ -508,6 +508,7 @@ class IntakeTarget:
     name: str
     mailable: bool  # active, with an active address
     emails: tuple[str, ...]  # active addresses (for a mailto link only)
+    postcodes: tuple[str, ...] = ()  # the prefixes it answers for (normalised)
 
 
 @dataclass(frozen=True)
@@ -519,6 +520,7 @@ class IntakeSettings:
     mode: str
     editable: bool
     ask_reply_to: bool
+    selection: str
     paused: bool
     moderation: str
     blocked_words: tuple[str, ...]
@@ -534,7 +536,7 @@ class IntakeSettings:
 _INTAKE_SETTINGS = text(
     """
     SELECT p.locale, s.campaign_id IS NOT NULL AS found, s.mode, s.editable, s.ask_reply_to,
-           s.paused,
+           s.selection, s.paused,
            s.moderation, s.blocked_words, s.templates, s.timezone, s.starts_on, s.ends_on,
            s.daily_start, s.daily_end, s.hourly_cap
     FROM action_page p LEFT JOIN mail_to_target s ON s.campaign_id = p.campaign_id
@@ -543,7 +545,7 @@ _INTAKE_SETTINGS = text(
 )
 _INTAKE_TARGETS = text(
     """
-    SELECT t.id, t.external_id, t.name, t.active,
+    SELECT t.id, t.external_id, t.name, t.active, t.postcodes,
            ARRAY(SELECT e.email FROM target_email e
                  WHERE e.target_id = t.id AND e.status = 'active' ORDER BY e.id) AS emails
     FROM target t
@@ -561,6 +563,7 @@ async def intake_settings(conn: AsyncConnection, page_id: int) -> IntakeSettings
         mode=row.mode if found else "server",
         editable=bool(row.editable) if found else True,
         ask_reply_to=bool(row.ask_reply_to) if found else False,
+        selection=row.selection if found else "choose",
         paused=bool(row.paused) if found else False,
         moderation=row.moderation if found else "none",
         blocked_words=tuple(row.blocked_words or ()) if found else (),
@@ -585,9 +588,33 @@ async def intake_targets(
     for r in rows:
         emails = tuple(r.emails or ())
         out[r.external_id] = IntakeTarget(
-            int(r.id), r.external_id, r.name, bool(r.active) and bool(emails), emails
+            int(r.id),
+            r.external_id,
+            r.name,
+            bool(r.active) and bool(emails),
+            emails,
+            tuple(r.postcodes or ()),
         )
     return out
+
+
+_OWN_CONTACT = text(
+    """
+    SELECT payload FROM contact
+    WHERE supporter_id = :supporter_id AND org_id = :org_id AND disabled_at IS NULL
+    """
+)
+
+
+async def own_contact_payload(
+    conn: AsyncConnection, supporter_id: int, org_id: int
+) -> bytes | None:
+    """The encrypted copy ``org_id`` holds of the supporter (the page's org: it collected
+    it), for the intake's own checks on a follow-up; never answered to anyone."""
+    row = (
+        await conn.execute(_OWN_CONTACT, {"supporter_id": supporter_id, "org_id": org_id})
+    ).first()
+    return bytes(row.payload) if row is not None else None
 
 
 _ALREADY = text(
