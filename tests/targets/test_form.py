@@ -283,6 +283,10 @@ class TestPostcodeCampaign:
         # ... or nobody, and the postcode form again
         assert "No one to write to for this postcode yet." in nobody
         assert _boxes(nobody) == {}
+        # a hostile postcode is shown back inert
+        hostile = await _get(client, session, mtt.page, '?postcode="><script>x()</script>')
+        assert "<script>" not in hostile
+        assert 'value="&quot;&gt;&lt;script&gt;x()&lt;/s"' in hostile  # kept to 16 characters
 
     async def test_the_post_writes_to_the_postcodes_target(
         self, mtt: Mtt, client: httpx.AsyncClient, session: AsyncSession
