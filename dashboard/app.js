@@ -2,13 +2,15 @@
 
 import * as api from "./api.js";
 import { fill, formatNumber, formatPercent, h, utcDay } from "./dom.js";
-import { LIVE, ME, STAFF } from "./queries.js";
+import { HAS_TARGETS, LIVE, ME, STAFF } from "./queries.js";
 import { audience, partners, shares, sources } from "./views/breakdowns.js";
 import { audit, delivery, exports } from "./views/manage.js";
 import { overview } from "./views/overview.js";
+import { targets } from "./views/targets.js";
 
-const VIEWS = [overview, partners, sources, audience, shares, delivery, exports, audit];
+const VIEWS = [overview, partners, sources, audience, shares, targets, delivery, exports, audit];
 const POLL_MS = 5000;
+const LIVE_VIEW_EVERY = 6; // polls: a live view (mail to target's drip) is asked again every 30 s
 const PRESETS = [
   ["7", "Last 7 days"],
   ["30", "Last 30 days"],
@@ -23,6 +25,7 @@ const state = {
   org: null,
   campaign: null,
   owner: false,
+  hasTargets: false, // the campaign has mail-to-target targets: its view is offered
   coverage: null,
   range: rangeOf("30"),
   view: null,
@@ -30,6 +33,7 @@ const state = {
   generation: 0, // bumped on every view change: late answers of an old view are dropped
   lastActions: null,
   poll: 0,
+  ticks: 0,
   shell: null,
 };
 
@@ -173,7 +177,7 @@ function buildShell() {
   const nav = h(
     "ul",
     {},
-    VIEWS.map((v) => h("li", { "data-view": v.id, hidden: Boolean(v.ownersOnly) }, h("a", { href: `#${v.id}`, id: `nav-${v.id}` }, v.title))),
+    VIEWS.map((v) => h("li", { "data-view": v.id, hidden: !allowed(v) }, h("a", { href: `#${v.id}`, id: `nav-${v.id}` }, v.title))),
   );
   const presets = PRESETS.map(([value, label]) =>
     h("button", { type: "button", class: "preset", "data-preset": value, "aria-pressed": String(state.range.preset === value), onclick: () => setRange(rangeOf(value)) }, label),
@@ -236,15 +240,14 @@ async function selectOrg(name, announceIt) {
   if ($("org-select")) $("org-select").value = name;
   const staff = await api.request(STAFF, { org: name }).catch(() => ({ staff: [] }));
   state.owner = staff.staff.some((s) => s.email === state.user.email && s.role === "OWNER");
-  for (const item of document.querySelectorAll("nav.views li")) {
-    const view = VIEWS.find((v) => v.id === item.dataset.view);
-    item.hidden = Boolean(view.ownersOnly) && !state.owner;
-  }
+  syncNav();
   const campaigns = state.org.campaigns;
   const picker = $("campaign-picker");
   if (!campaigns.length) {
     fill(picker, h("span", { class: "label" }, "Campaign"), h("strong", {}, "none"));
     state.campaign = null;
+    state.hasTargets = false;
+    syncNav();
     stopPolling();
     $("headline").textContent = "";
     $("view-title").textContent = state.org.title;
@@ -271,6 +274,11 @@ async function selectCampaign(qualifiedName) {
   $("campaign-title").textContent = state.campaign.title;
   state.coverage = null;
   state.lastActions = null;
+  const campaign = state.campaign;
+  const probe = await api.request(HAS_TARGETS, statsVariables()).catch(() => null);
+  if (campaign !== state.campaign) return; // another campaign was picked meanwhile
+  state.hasTargets = Boolean(probe && probe.campaignStats && probe.campaignStats.targets);
+  syncNav();
   await tick();
   startPolling();
   await route(false);
@@ -287,7 +295,13 @@ function setRange(range) {
 // --- views ---------------------------------------------------------------------------------
 
 function allowed(view) {
-  return view && (!view.ownersOnly || state.owner);
+  return view && (!view.ownersOnly || state.owner) && (!view.needsTargets || state.hasTargets);
+}
+
+function syncNav() {
+  for (const item of document.querySelectorAll("nav.views li")) {
+    item.hidden = !allowed(VIEWS.find((v) => v.id === item.dataset.view));
+  }
 }
 
 function currentView() {
@@ -374,9 +388,13 @@ async function tick() {
   headline(stats);
   const changed = state.lastActions !== null && stats.actions !== state.lastActions;
   state.lastActions = stats.actions;
+  state.ticks += 1;
   const view = currentView();
+  const due = view.live && state.ticks % LIVE_VIEW_EVERY === 0;
   if (view === overview && state.mounted) state.mounted.update(stats, context());
-  else if (changed && view.ranged && state.mounted) reloadView().catch(() => {});
+  else if ((changed && (view.ranged || view.live)) || due) {
+    if (state.mounted) reloadView().catch(() => {});
+  }
 }
 
 function startPolling() {

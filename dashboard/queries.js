@@ -88,3 +88,30 @@ export const AUDIT = `query Audit($org: String!, $action: String, $after: String
     endCursor
   }
 }`;
+
+// Mail to target. The public counters (no address) are every partner's; the details are the
+// lead's and coordinators' (null for anyone else). No message text is asked for: reading
+// those is audited, and the dashboard needs counts only.
+export const HAS_TARGETS = `query HasTargets(${VARS}) { ${STATS} { targets { sent } } }`;
+
+const TARGET_COUNTERS = "sent queued failed clicks";
+const PUBLIC_TARGETS = `targets {
+    ${TARGET_COUNTERS}
+    byTarget { id name area ${TARGET_COUNTERS} }
+    byArea { area ${TARGET_COUNTERS} }
+  }`;
+const BY_STATE = "messages { sent queued held heldForModeration failed cancelled clicks }";
+
+export const TARGET_COUNTS = `query TargetCounts(${VARS}) { ${STATS} { ${PUBLIC_TARGETS} } }`;
+
+export const TARGET_DETAILS = `query TargetDetails(${VARS}) {
+  ${STATS} { ${PUBLIC_TARGETS} }
+  campaignTargets(campaign: $campaign) {
+    externalId name area active emails { email status softBounces lastError } ${BY_STATE}
+  }
+  campaignTargetAreas(campaign: $campaign) { area targets activeTargets ${BY_STATE} }
+  mailToTarget(campaign: $campaign) {
+    mode moderation paused
+    window { startsOn endsOn dailyStart dailyEnd timezone hourlyCap }
+  }
+}`;

@@ -4,6 +4,11 @@
 ``application/x-www-form-urlencoded`` fields (docs/CONTRACT.md), runs the same intake service
 as ``addActionContact`` and answers a small thank-you or error page with a link back, in
 the page's language (its locale, orgs/i18n; the page's own widget ``text`` overrides apply).
+
+On a mail-to-target page the form has the widget's Email step (hub/email_step.py; on a
+postcode campaign, ``GET /act/{id}?postcode=...`` after a first small form): the post is a
+``mail2target`` action with the ticked targets, so it is never recorded as a bare signature,
+and a mistake answers the form again with what the signer wrote, not only a link back.
 A filled honeypot field or a form sent faster than a person can type is accepted and
 flagged, never refused: a bot learns nothing.
 """
@@ -20,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.db import UnitOfWork
+from hub.email_step import MAIL_TO_TARGET, EmailStep, email_step_of, is_mail_to_target
 from hub.settings import Settings
 from hub.widget_routes import html_attributes, no_js_form, page_texts, public_page_of
 from orgs.crypto import Keyring
@@ -37,7 +43,7 @@ _PAGE = """<!doctype html>
 <meta name="referrer" content="no-referrer"></head>
 <body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto;
              padding: 0 1rem; line-height: 1.5">
-<h1>{title}</h1>{body}</body></html>"""
+<main><h1>{title}</h1>{body}</main></body></html>"""
 
 # validation codes -> catalog keys (section "form", the widget's names where it has them)
 _CODE_TEXT = {
@@ -75,6 +81,9 @@ _FIELD_LABELS = frozenset(
 _PAGE_CODES = frozenset({Code.PAGE_CLOSED, Code.PAGE_NOT_FOUND, Code.ORIGIN_NOT_ALLOWED})
 
 
+_MTT_LABELS = {"targets": "mttTo", "subject": "mttSubject", "body": "mttBody"}
+
+
 def _problem(error: FieldError, language: str, s: dict[str, str]) -> str:
     """One validation error as a list item: the field's label and what to fix. The
     validation layer words its messages in English (more precise than the catalog's); other
@@ -86,6 +95,12 @@ def _problem(error: FieldError, language: str, s: dict[str, str]) -> str:
         message = s[key]
     if error.code in _PAGE_CODES or not error.path:
         return f"<li>{escape(message)}</li>"
+    if error.path[:2] == ("action", "mtt") and len(error.path) > 2:
+        part = error.path[2]
+        if part == "targets" and error.code is Code.REQUIRED:
+            return f"<li>{escape(s['mttPick'])}</li>"
+        label = s[_MTT_LABELS[part]] if part in _MTT_LABELS else part
+        return f"<li>{escape(label)}: {escape(message)}</li>"
     field = error.path[-1]
     label = s[field] if field in _FIELD_LABELS else field
     return f"<li>{escape(label)}: {escape(message)}</li>"
@@ -111,7 +126,10 @@ def _render_time_flag(keyring: Keyring, value: str | None) -> str | None:
     return "too_fast" if time.time() - int(stamp) < MIN_SECONDS_TO_SUBMIT else None
 
 
-def _submission(form: dict[str, str]) -> dict[str, Any]:
+def _submission(form: dict[str, str], targets: list[str] | None = None) -> dict[str, Any]:
+    """The intake's arguments from the posted fields; ``targets`` (the ticked boxes) on a
+    mail-to-target page, which makes the action a ``mail2target`` one whatever was posted."""
+
     def ticked(name: str) -> bool | None:
         return (form.get(name) == "1") if f"{name}Shown" in form else None
 
@@ -121,9 +139,25 @@ def _submission(form: dict[str, str]) -> dict[str, Any]:
     address = {key: form.get(key) for key in ("country", "postcode") if form.get(key)}
     if address:
         contact["address"] = address
-    custom = {"comment": form["comment"]} if form.get("comment") else {}
+    custom: dict[str, Any] = {"comment": form["comment"]} if form.get("comment") else {}
+    action: dict[str, Any] = {"actionType": form.get("actionType") or "signature"}
+    if targets is not None:
+        # subject and body are used only where the campaign lets signers edit (the intake's
+        # rule); the boxes ask, and the campaign's settings decide (replyTo, mail app)
+        action = {
+            "actionType": MAIL_TO_TARGET,
+            "mtt": {
+                "targets": targets,
+                "subject": form.get("subject") or None,
+                "body": form.get("body") or None,
+            },
+        }
+        if form.get("replyTo") == "1":
+            custom["replyTo"] = True
+        if form.get("mailto") == "1":
+            custom["medium"] = "mailto"
     return {
-        "action": {"actionType": form.get("actionType") or "signature", "customFields": custom},
+        "action": {**action, "customFields": custom},
         "contact": contact,
         # a box that was on the form but left unticked is a "no"; one not on the form: not asked
         "privacy": {
@@ -145,9 +179,8 @@ async def form(request: Request) -> Response:
     keyring: Keyring = request.app.state.keyring
     hub = str(request.base_url).rstrip("/")
     back = request.query_params.get("returnUrl") or request.headers.get("referer") or ""
-    body = no_js_form(hub, page, back).replace(
-        "</form>", f'<input type="hidden" name="_t" value="{render_time(keyring)}"></form>'
-    )
+    step = await email_step_of(request, page, request.query_params.get("postcode"))
+    body = no_js_form(hub, page, back, step, render_time=render_time(keyring))
     return _html(page, page["campaign"]["title"], body)
 
 
@@ -157,7 +190,10 @@ async def act(request: Request) -> Response:
     page = await public_page_of(request, page_ref) if page_ref.isdigit() else None
     s = page_texts(page)
     raw = await request.body()  # at most HUB_FORM_MAX_BODY_BYTES (hub.bodies.BodyLimit)
-    fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    fields = dict(pairs)
+    # a mail-to-target page's ticked targets (a box per target; the intake checks each)
+    targets = [v for k, v in pairs if k == "target" and v] if is_mail_to_target(page) else None
     for box in ("optIn", "leadOptIn"):  # an HTML checkbox left unticked sends nothing
         if f"{box}Shown" not in fields and box in fields:
             fields[f"{box}Shown"] = "1"
@@ -176,11 +212,15 @@ async def act(request: Request) -> Response:
                 intake_options(settings, keyring),
                 page_id,
                 meta=meta_of(request, flagged),
-                **_submission(fields),
+                **_submission(fields, targets),
             )
     except IntakeValidationError as error:
         language = catalog.negotiate(page.get("locale") if page else None)
         items = "".join(_problem(e, language, s) for e in error.errors)
+        if page is not None and targets is not None:
+            step = await email_step_of(request, page, fields.get("postcode"))
+            if step is not None:
+                return _again(request, page, s, fields, targets, step, items, flagged)
         return _html(
             page,
             s["checkTitle"],
@@ -192,7 +232,42 @@ async def act(request: Request) -> Response:
         if receipt.first_name
         else s["thanksTitle"]
     )
+    if targets is not None and receipt.mailto:
+        # mailto mode: the signer's own mail app sends it (a link works without JavaScript)
+        link = f'<p><a href="{escape(receipt.mailto)}">{escape(s["mttOpen"])}</a></p>'
+        return _html(page, s["mttSendOwn"], f"{link}{back}")
+    if targets is not None:
+        return _html(page, title, f"<p>{escape(s['mttSent'])}</p>{back}")
     return _html(page, title, f"<p>{escape(s['recorded'])}</p>{back}")
+
+
+def _again(
+    request: Request,
+    page: dict[str, Any],
+    s: dict[str, str],
+    fields: dict[str, str],
+    targets: list[str],
+    step: EmailStep,
+    items: str,
+    flagged: str | None,
+) -> HTMLResponse:
+    """A mail-to-target form that did not pass, answered again with what the signer wrote
+    (a long message is not lost) and the problems above it. The signed render time it was
+    served with goes along, so that sending it again soon is not read as a bot's."""
+    keyring: Keyring = request.app.state.keyring
+    hub = str(request.base_url).rstrip("/")
+    stamp = fields.get("_t") if flagged in (None, "too_fast") else None
+    form = no_js_form(
+        hub,
+        page,
+        fields.get("returnUrl") or "",
+        step,
+        values=fields,
+        chosen=set(targets),
+        render_time=stamp or render_time(keyring),
+    )
+    problems = f'<div role="alert"><p>{escape(s["mttNotSent"])}</p><ul>{items}</ul></div>'
+    return _html(page, s["checkTitle"], problems + form, 400)
 
 
 async def altcha_challenge(request: Request) -> Response:

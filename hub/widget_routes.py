@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -16,6 +17,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hub.email_step import (
+    POSTCODE,
+    EmailStep,
+    email_step_of,
+    head_fields,
+    is_mail_to_target,
+    postcode_form,
+    tail_fields,
+)
 from orgs.i18n import catalog
 from orgs.pages.config import SCHEMA_PATH
 
@@ -130,6 +140,8 @@ def page_texts(page: dict[str, Any] | None) -> dict[str, str]:
         return catalog.form_texts(None)
     config = page.get("config")
     overrides = config.get("text") if isinstance(config, dict) else None
+    if is_mail_to_target(page):
+        return catalog.mtt_form_texts(page.get("locale"), overrides)
     return catalog.form_texts(page.get("locale"), overrides)
 
 
@@ -140,10 +152,35 @@ def html_attributes(page: dict[str, Any] | None) -> str:
     return f'lang="{escape(catalog.language_tag(locale))}" dir="{catalog.direction(locale)}"'
 
 
-def no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
+def no_js_form(
+    hub: str,
+    page: dict[str, Any],
+    return_url: str,
+    step: EmailStep | None = None,
+    *,
+    values: Mapping[str, str] | None = None,
+    chosen: Collection[str] | None = None,
+    render_time: str | None = None,
+) -> str:
     """The plain HTML form a campaigner puts inside the placeholder; it works without JS.
-    Its labels are in the page's language (see :func:`page_texts`)."""
+    Its labels are in the page's language (see :func:`page_texts`).
+
+    ``step``: a mail-to-target page's Email step (hub/email_step.py); on a postcode campaign
+    whose signer gave no postcode yet, the form is the small postcode form. ``values`` and
+    ``chosen`` (the ticked targets) fill it again when it comes back with errors;
+    ``render_time`` is the signed time the hub's own form page adds.
+    """
+    if step is not None and step.needs_postcode:
+        return postcode_form(hub, page, return_url, page_texts(page), step)
     s = {key: escape(value) for key, value in page_texts(page).items()}
+    sent = values or {}
+
+    def value(name: str) -> str:
+        return f' value="{escape(sent[name])}"' if sent.get(name) else ""
+
+    def ticked(name: str) -> str:
+        return " checked" if sent.get(name) == "1" else ""
+
     org, campaign = page["org"], page["campaign"]
     lead, consent = campaign["leadOrg"], campaign["consent"]
     names = {"org": org["title"], "lead": lead["title"]}
@@ -158,23 +195,43 @@ def no_js_form(hub: str, page: dict[str, Any], return_url: str) -> str:
         lead_text = catalog.fill(consent["leadOptInText"], **names)
         lead_box = (
             f'\n      <input type="hidden" name="leadOptInShown" value="1">'
-            f'\n      <p><label><input type="checkbox" name="leadOptIn" value="1"> '
-            f"{escape(lead_text)}</label></p>"
+            f'\n      <p><label><input type="checkbox" name="leadOptIn" value="1"'
+            f"{ticked('leadOptIn')}> {escape(lead_text)}</label></p>"
         )
-    return f"""<form method="post" action="{escape(hub)}/act/{page["id"]}">
-      <p><label>{s["firstName"]}
-        <input name="firstName" autocomplete="given-name" required></label></p>
-      <p><label>{s["email"]}
-        <input type="email" name="email" autocomplete="email" required></label></p>
+    texts = page_texts(page)
+    head = tail = ""
+    postcode = f"""
       <p><label>{s["postcode"]} {s["optional"]}
-        <input name="postcode" autocomplete="postal-code"></label></p>
+        <input name="postcode" autocomplete="postal-code"{value("postcode")}></label></p>"""
+    if step is not None:
+        head = "\n      " + head_fields(hub, page, return_url, texts, step, values, chosen)
+        tail = "\n      " + tail_fields(texts, step, values)
+        if step.selection == POSTCODE:
+            postcode = ""  # given in the first step, carried in the Email step's fieldset
+    stamp = (
+        f'\n      <input type="hidden" name="_t" value="{escape(render_time)}">'
+        if render_time
+        else ""
+    )
+    contact = f"""
+      <p><label>{s["firstName"]}
+        <input name="firstName" autocomplete="given-name" required{value("firstName")}></label></p>
+      <p><label>{s["email"]}
+        <input type="email" name="email" autocomplete="email" required{value("email")}>
+        </label></p>"""
+    opt_in_box = (
+        f'<p><label><input type="checkbox" name="optIn" value="1"{ticked("optIn")}> '
+        f"{escape(opt_in)}</label>{privacy}</p>"
+    )
+    fields = head + contact + postcode + tail
+    return f"""<form method="post" action="{escape(hub)}/act/{page["id"]}">{fields}
       <input type="hidden" name="optInShown" value="1">
-      <p><label><input type="checkbox" name="optIn" value="1"> {escape(opt_in)}</label>{privacy}</p>
+      {opt_in_box}
       {lead_box}
       <input type="hidden" name="consentVersion" value="{escape(consent["version"])}">
       <input type="hidden" name="returnUrl" value="{escape(return_url)}">
       <p style="position:absolute;left:-9999px" aria-hidden="true"><label>{s["honeypot"]}
-        <input name="website" tabindex="-1" autocomplete="off"></label></p>
+        <input name="website" tabindex="-1" autocomplete="off"></label></p>{stamp}
       <p><button type="submit">{s["sign"]}</button></p>
     </form>"""
 
@@ -190,7 +247,8 @@ async def demo_page(request: Request) -> Response:
         )
     hub = str(request.base_url).rstrip("/")
     title = escape(page["campaign"]["title"])
-    form = no_js_form(hub, page, str(request.url))
+    step = await email_step_of(request, page, None)
+    form = no_js_form(hub, page, str(request.url), step)
     snippet_page = escape(str(page["id"]))
     html = f"""<!doctype html>
 <html {html_attributes(page)}>

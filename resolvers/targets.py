@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from orgs.models import DeliveryStatus, MailToTarget
 from orgs.targets import repository, service
+from orgs.targets.intake import postcode_key
 from orgs.targets.repository import PublicSettings, PublicTarget, TargetTally
-from orgs.targets.service import MessageView, TargetError, TargetView
+from orgs.targets.service import AreaView, MessageView, TargetError, TargetView
 from resolvers.context import Context
 from resolvers.public import TtlCache
 
@@ -15,8 +16,7 @@ _SETTINGS: TtlCache[int, PublicSettings] = TtlCache()
 
 
 def normalise_postcode(postcode: str | None) -> str | None:
-    value = "".join((postcode or "").split()).upper()[:16]
-    return value or None
+    return postcode_key(postcode)  # the same reading as the intake's check
 
 
 async def public_targets(
@@ -54,6 +54,21 @@ async def campaign_targets(ctx: Context, campaign: str) -> list[TargetView] | No
         return await service.campaign_targets(await ctx.session(), ctx.scope, campaign)
     except TargetError:
         return None
+
+
+async def campaign_target_areas(ctx: Context, campaign: str) -> list[AreaView] | None:
+    """None for anyone but the campaign's managers (another campaign looks missing)."""
+    try:
+        return await service.campaign_target_areas(await ctx.session(), ctx.scope, campaign)
+    except TargetError:
+        return None
+
+
+async def has_targets(ctx: Context, campaign_id: int) -> bool:
+    """Whether the campaign has targets; the caller resolved ``campaign_id`` through its
+    scope (a stats view)."""
+    conn = await (await ctx.session()).connection()
+    return await repository.has_targets(conn, campaign_id)
 
 
 async def settings(ctx: Context, campaign: str) -> MailToTarget | None:

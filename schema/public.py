@@ -19,6 +19,7 @@ from orgs.models import Org as OrgRow
 from orgs.models import PageStatus
 from orgs.models import TargetSelection as SelectionValue
 from orgs.targets import render
+from orgs.targets.repository import TargetTally
 from resolvers import public
 from resolvers import targets as target_reads
 from resolvers.context import Context
@@ -133,6 +134,37 @@ class MailToTargetStats:
     by_target: list[TargetCount]
     by_area: list[TargetAreaCount]
 
+    @classmethod
+    def from_tallies(cls, tallies: list[TargetTally]) -> MailToTargetStats:
+        areas: dict[str | None, TargetAreaCount] = {}
+        for t in tallies:
+            area = areas.setdefault(
+                t.area, TargetAreaCount(area=t.area, sent=0, queued=0, failed=0, clicks=0)
+            )
+            area.sent += t.sent
+            area.queued += t.queued
+            area.failed += t.failed
+            area.clicks += t.clicks
+        return cls(
+            sent=sum(t.sent for t in tallies),
+            queued=sum(t.queued for t in tallies),
+            failed=sum(t.failed for t in tallies),
+            clicks=sum(t.clicks for t in tallies),
+            by_target=[
+                TargetCount(
+                    id=t.external_id,
+                    name=t.name,
+                    area=t.area,
+                    sent=t.sent,
+                    queued=t.queued,
+                    failed=t.failed,
+                    clicks=t.clicks,
+                )
+                for t in tallies
+            ],
+            by_area=sorted(areas.values(), key=lambda a: (a.area is None, a.area or "")),
+        )
+
 
 @strawberry.type(description="What the widget's Email step needs (no address, no schedule).")
 class PublicMailToTarget:
@@ -226,34 +258,7 @@ class PublicCampaign:
     @strawberry.field(description="Messages to targets, per target and per area.")
     async def target_stats(self, info: Info[Context, None]) -> MailToTargetStats:
         tallies = await target_reads.public_tallies(info.context, self.id)
-        areas: dict[str | None, TargetAreaCount] = {}
-        for t in tallies:
-            area = areas.setdefault(
-                t.area, TargetAreaCount(area=t.area, sent=0, queued=0, failed=0, clicks=0)
-            )
-            area.sent += t.sent
-            area.queued += t.queued
-            area.failed += t.failed
-            area.clicks += t.clicks
-        return MailToTargetStats(
-            sent=sum(t.sent for t in tallies),
-            queued=sum(t.queued for t in tallies),
-            failed=sum(t.failed for t in tallies),
-            clicks=sum(t.clicks for t in tallies),
-            by_target=[
-                TargetCount(
-                    id=t.external_id,
-                    name=t.name,
-                    area=t.area,
-                    sent=t.sent,
-                    queued=t.queued,
-                    failed=t.failed,
-                    clicks=t.clicks,
-                )
-                for t in tallies
-            ],
-            by_area=sorted(areas.values(), key=lambda a: (a.area is None, a.area or "")),
-        )
+        return MailToTargetStats.from_tallies(tallies)
 
 
 @strawberry.federation.type(

@@ -12,8 +12,10 @@ from orgs.stats import service
 from orgs.stats.service import Breakdown as BreakdownValue
 from orgs.stats.service import Coverage as CoverageValue
 from resolvers import stats as resolvers
+from resolvers import targets as target_reads
 from resolvers.context import Context
 from schema.permissions import require_scope
+from schema.public import MailToTargetStats
 
 StatsCoverage = strawberry.enum(
     CoverageValue,
@@ -259,6 +261,18 @@ class CampaignStats:
             )
             for s in found
         ]
+
+    @strawberry.field(
+        description="Messages to the campaign's targets (mail to target): the public counters "
+        "every partner sees, per target and per area (no address); null when the campaign has "
+        "no targets. The lead's and coordinators' details: `campaignTargets`, "
+        "`campaignTargetAreas`."
+    )
+    async def targets(self, info: Info[Context, None]) -> MailToTargetStats | None:
+        if not await target_reads.has_targets(info.context, self.view.campaign_id):
+            return None
+        tallies = await target_reads.public_tallies(info.context, self.view.campaign_id)
+        return MailToTargetStats.from_tallies(tallies)
 
     @strawberry.field(description="Double opt-in on the covered pages: asked and confirmed.")
     async def double_opt_in(self, info: Info[Context, None]) -> DoubleOptInStats:

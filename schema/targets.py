@@ -23,7 +23,8 @@ from orgs.models import Moderation as ModerationValue
 from orgs.models import TargetEmailStatus as EmailStatusValue
 from orgs.models import TargetSelection as SelectionValue
 from orgs.targets import drip, service
-from orgs.targets.service import Missing, TargetErrorCode, TargetView
+from orgs.targets.repository import MessageCounts
+from orgs.targets.service import AreaView, Missing, TargetErrorCode, TargetView
 from resolvers import targets as resolvers
 from resolvers.context import Context
 from resolvers.outcome import attempt
@@ -60,14 +61,29 @@ class TargetEmail:
     bounced_at: datetime | None
 
 
-@strawberry.type(description="Messages of one target by state (tests excluded).")
+@strawberry.type(description="Messages to targets by state (tests excluded).")
 class TargetMessageCounts:
     sent: int
     queued: int = strawberry.field(description="Still to go (due later, being sent).")
     held: int = strawberry.field(description="Awaiting moderation, or the campaign is paused.")
+    held_for_moderation: int = strawberry.field(
+        description="Of `held`: awaiting a coordinator's decision (`moderateTargetMessages`)."
+    )
     failed: int
     cancelled: int
     clicks: int = strawberry.field(description="Sent from the signer's own mail app (mailto).")
+
+    @classmethod
+    def from_counts(cls, c: MessageCounts) -> TargetMessageCounts:
+        return cls(
+            sent=c.sent,
+            queued=c.queued,
+            held=c.held,
+            held_for_moderation=c.held_for_moderation,
+            failed=c.failed,
+            cancelled=c.cancelled,
+            clicks=c.clicks,
+        )
 
 
 @strawberry.type(description="A target as the campaign's managers see it.")
@@ -103,14 +119,26 @@ class Target:
                 )
                 for e in view.emails
             ],
-            messages=TargetMessageCounts(
-                sent=c.sent,
-                queued=c.queued,
-                held=c.held,
-                failed=c.failed,
-                cancelled=c.cancelled,
-                clicks=c.clicks,
-            ),
+            messages=TargetMessageCounts.from_counts(c),
+        )
+
+
+@strawberry.type(
+    description="The messages to the targets of one area, by state (the campaign's managers)."
+)
+class TargetArea:
+    area: str | None = strawberry.field(description="As the targets spell it; null: no area.")
+    targets: int = strawberry.field(description="The area's targets, active or not.")
+    active_targets: int
+    messages: TargetMessageCounts
+
+    @classmethod
+    def from_view(cls, view: AreaView) -> TargetArea:
+        return cls(
+            area=view.area,
+            targets=view.targets,
+            active_targets=view.active,
+            messages=TargetMessageCounts.from_counts(view.counts),
         )
 
 
@@ -466,6 +494,17 @@ class TargetQuery:
     ) -> list[Target] | None:
         views = await resolvers.campaign_targets(info.context, campaign)
         return None if views is None else [Target.from_view(v) for v in views]
+
+    @strawberry.field(
+        permission_classes=CAMPAIGNS,
+        description="A campaign's messages to targets per target area, by state (lead and "
+        "coordinators; no address, no text); null otherwise.",
+    )
+    async def campaign_target_areas(
+        self, info: Info[Context, None], campaign: str
+    ) -> list[TargetArea] | None:
+        views = await resolvers.campaign_target_areas(info.context, campaign)
+        return None if views is None else [TargetArea.from_view(v) for v in views]
 
     @strawberry.field(
         permission_classes=CAMPAIGNS,

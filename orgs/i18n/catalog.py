@@ -159,7 +159,22 @@ def form_texts(locale: str | None, overrides: Mapping[str, Any] | None = None) -
     """The no-JS form's strings for a page: the catalog's, then the page's own ``text``
     overrides (widget config ``text``: locale -> {name: text}) for the language and then the
     exact locale, as the widget applies them. Only known names are taken."""
-    texts = _section(locale, "form")
+    return _overridden(_section(locale, "form"), locale, overrides)
+
+
+def mtt_form_texts(
+    locale: str | None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The no-JS form's strings on a mail-to-target page: :func:`form_texts` with the Email
+    step's (section ``mttWidget``, whose ``sign`` and ``thanks`` win), the page's overrides
+    applied to both, as the widget does."""
+    texts = {**_section(locale, "form"), **_section(locale, "mttWidget")}
+    return _overridden(texts, locale, overrides)
+
+
+def _overridden(
+    texts: dict[str, str], locale: str | None, overrides: Mapping[str, Any] | None
+) -> dict[str, str]:
     if isinstance(overrides, Mapping):
         for key in reversed(lookup_keys(locale)):
             own = overrides.get(key)

@@ -44,6 +44,7 @@ from orgs.outbox.repository import plan_deliveries, plan_mail
 from orgs.scoping import grants, mask_contact, ref_reaches
 from orgs.targets import intake as targets
 from orgs.targets import render
+from orgs.targets import repository as target_repository
 
 DEFAULT_WINDOW_SECONDS = 300
 DEFAULT_REF_TTL_SECONDS = 30 * 24 * 3600
@@ -222,6 +223,7 @@ async def add_action_contact(
         known_versions=page.consent_versions,
     )
     prepared = await targets.prepare(conn, page.id, page.campaign_id, signature.action)
+    targets.check_postcode(prepared, signature.contact.address.postcode)
     signer = " ".join(n for n in (signature.contact.first_name, signature.contact.last_name) if n)
     mailto = _mailto(prepared, signer)
     flagged = await _flag(conn, options, meta, page)
@@ -396,6 +398,11 @@ async def add_action(
     holder = _capability(refs, page, options)
     if refs and holder is None:
         flagged = flagged or REF_NOT_VALID_HERE
+    if holder is not None and targets.by_postcode(prepared):
+        # only the ref's holder is written for (an unknown ref sends nothing): their
+        # postcode is the one they signed with, as the page's org holds it
+        postcode = await _signed_postcode(conn, options.keyring, holder.supporter_id, page)
+        targets.check_postcode(prepared, postcode, missing=None)
     source, medium, host = _tracking_columns(follow_up.tracking, meta)
     result = await repository.write_action(
         conn,
@@ -455,6 +462,19 @@ async def add_action(
         flagged,
         mailto,
     )
+
+
+async def _signed_postcode(
+    conn: AsyncConnection, keyring: Keyring, supporter_id: int, page: IntakePage
+) -> str | None:
+    """The postcode the supporter gave, from the copy the page's org holds (the ref was
+    issued on one of its pages, so it collected them); None when none was given."""
+    payload = await target_repository.own_contact_payload(conn, supporter_id, page.org_id)
+    if payload is None:
+        return None
+    address = keyring.decrypt_json(payload).get("address") or {}
+    postcode = address.get("postcode") if isinstance(address, dict) else None
+    return postcode if isinstance(postcode, str) else None
 
 
 async def link_actions(

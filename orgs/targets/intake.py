@@ -10,6 +10,10 @@ next drip slot (orgs/targets/drip.py), or held for moderation or while the campa
 
 Mailto mode writes clicks instead (counted, never sent by the hub) and answers the link; a
 test (``testing: true``) writes one copy for the signer's own address, due at once.
+
+On a campaign that assigns targets by postcode, :func:`check_postcode` holds every chosen
+target to the signer's postcode (the one they give, or on a follow-up the one the page's org
+holds for them): one of the target's prefixes must start it, as in the public lookup.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from orgs.models import (
     Moderation,
     TargetHold,
     TargetMessageKind,
+    TargetSelection,
 )
 from orgs.targets import render, repository
 from orgs.targets.drip import Window
@@ -123,6 +128,45 @@ async def prepare(
     # the signer's address goes to targets only where the campaign asked and they agreed
     reply_to = settings.ask_reply_to and action.custom_fields.get("replyTo") is True
     return Prepared(kind, settings, tuple(targets), text, reply_to, hold)
+
+
+MAX_POSTCODE_KEY = 16  # as the public lookup reads a postcode (resolvers/targets.py)
+NOT_FOR_POSTCODE = "does not answer for this postcode"
+
+
+def postcode_key(postcode: str | None) -> str | None:
+    """A postcode as targets' prefixes are matched against it: no spaces, upper case."""
+    value = "".join((postcode or "").split()).upper()[:MAX_POSTCODE_KEY]
+    return value or None
+
+
+def by_postcode(prepared: Prepared | None) -> bool:
+    return prepared is not None and prepared.settings.selection == TargetSelection.POSTCODE.value
+
+
+def check_postcode(
+    prepared: Prepared | None,
+    postcode: str | None,
+    missing: tuple[str, ...] | None = ("contact", "address", "postcode"),
+) -> None:
+    """On a postcode campaign, refuse (nothing written) targets that do not answer for the
+    signer's ``postcode``: each with the path of its item. Without a postcode: an error at
+    ``missing`` (the signature's postcode field), or when ``None`` (a follow-up, whose
+    signer gave none when signing) every target is refused."""
+    if prepared is None or not by_postcode(prepared):
+        return
+    key = postcode_key(postcode)
+    if key is None and missing is not None:
+        raise IntakeValidationError(
+            [FieldError(missing, Code.REQUIRED, "the campaign picks the targets by postcode")]
+        )
+    errors = [
+        FieldError(("action", "mtt", "targets", str(i)), Code.UNKNOWN_TARGET, NOT_FOR_POSTCODE)
+        for i, target in enumerate(prepared.targets)
+        if key is None or not any(key.startswith(prefix) for prefix in target.postcodes)
+    ]
+    if errors:
+        raise IntakeValidationError(errors)
 
 
 def window_of(settings: IntakeSettings) -> Window:

@@ -85,12 +85,14 @@ async def targets_with_messages(session: AsyncSession, target_ids: Sequence[int]
 
 _STATUS_COUNTS = text(
     """
-    SELECT m.target_id, m.kind,
-           CASE WHEN m.kind = 'click' THEN 'click' ELSE d.status END AS status,
+    SELECT m.target_id,
+           CASE WHEN m.kind = 'click' THEN 'click'
+                WHEN d.status = 'held' AND m.hold = 'moderation' THEN 'moderation'
+                ELSE d.status END AS status,
            count(*) AS n
     FROM target_message m LEFT JOIN delivery d ON d.id = m.delivery_id
     WHERE m.campaign_id = :campaign_id AND m.kind <> 'test'
-    GROUP BY m.target_id, m.kind, 3
+    GROUP BY m.target_id, 2
     """
 )
 
@@ -102,13 +104,17 @@ class MessageCounts:
     sent: int = 0
     queued: int = 0  # still to go: waiting for a confirmation, due later, being sent
     held: int = 0  # awaiting moderation, or the campaign is paused
+    held_for_moderation: int = 0  # of ``held``: awaiting a coordinator's decision
     failed: int = 0
     cancelled: int = 0
     clicks: int = 0  # sent by the signer's own mail app (mailto)
 
     def add(self, other: MessageCounts) -> None:
-        for name in ("sent", "queued", "held", "failed", "cancelled", "clicks"):
+        for name in COUNT_NAMES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+COUNT_NAMES = ("sent", "queued", "held", "held_for_moderation", "failed", "cancelled", "clicks")
 
 
 _BUCKET = {
@@ -117,6 +123,7 @@ _BUCKET = {
     "pending": "queued",
     "queued": "queued",
     "held": "held",
+    "moderation": "held",
     "failed": "failed",
     "cancelled": "cancelled",
     "click": "clicks",
@@ -127,12 +134,24 @@ async def message_counts(conn: AsyncConnection, campaign_id: int) -> dict[int, M
     """Per target id: its messages by state (aggregates, no personal data)."""
     out: dict[int, MessageCounts] = {}
     for row in await conn.execute(_STATUS_COUNTS, {"campaign_id": campaign_id}):
-        bucket = _BUCKET.get(str(row.status))
+        status = str(row.status)
+        bucket = _BUCKET.get(status)
         if bucket is None:
             continue
         counts = out.setdefault(int(row.target_id), MessageCounts())
         setattr(counts, bucket, getattr(counts, bucket) + int(row.n))
+        if status == "moderation":
+            counts.held_for_moderation += int(row.n)
     return out
+
+
+_HAS_TARGETS = text("SELECT EXISTS (SELECT 1 FROM target WHERE campaign_id = :campaign_id)")
+
+
+async def has_targets(conn: AsyncConnection, campaign_id: int) -> bool:
+    """Whether the campaign has any target (active or not): a mail-to-target campaign."""
+    result = await conn.execute(_HAS_TARGETS, {"campaign_id": campaign_id})
+    return bool(result.scalar_one())
 
 
 _HOLD_FOR_PAUSE = text(
@@ -489,6 +508,7 @@ class IntakeTarget:
     name: str
     mailable: bool  # active, with an active address
     emails: tuple[str, ...]  # active addresses (for a mailto link only)
+    postcodes: tuple[str, ...] = ()  # the prefixes it answers for (normalised)
 
 
 @dataclass(frozen=True)
@@ -500,6 +520,7 @@ class IntakeSettings:
     mode: str
     editable: bool
     ask_reply_to: bool
+    selection: str
     paused: bool
     moderation: str
     blocked_words: tuple[str, ...]
@@ -515,7 +536,7 @@ class IntakeSettings:
 _INTAKE_SETTINGS = text(
     """
     SELECT p.locale, s.campaign_id IS NOT NULL AS found, s.mode, s.editable, s.ask_reply_to,
-           s.paused,
+           s.selection, s.paused,
            s.moderation, s.blocked_words, s.templates, s.timezone, s.starts_on, s.ends_on,
            s.daily_start, s.daily_end, s.hourly_cap
     FROM action_page p LEFT JOIN mail_to_target s ON s.campaign_id = p.campaign_id
@@ -524,7 +545,7 @@ _INTAKE_SETTINGS = text(
 )
 _INTAKE_TARGETS = text(
     """
-    SELECT t.id, t.external_id, t.name, t.active,
+    SELECT t.id, t.external_id, t.name, t.active, t.postcodes,
            ARRAY(SELECT e.email FROM target_email e
                  WHERE e.target_id = t.id AND e.status = 'active' ORDER BY e.id) AS emails
     FROM target t
@@ -542,6 +563,7 @@ async def intake_settings(conn: AsyncConnection, page_id: int) -> IntakeSettings
         mode=row.mode if found else "server",
         editable=bool(row.editable) if found else True,
         ask_reply_to=bool(row.ask_reply_to) if found else False,
+        selection=row.selection if found else "choose",
         paused=bool(row.paused) if found else False,
         moderation=row.moderation if found else "none",
         blocked_words=tuple(row.blocked_words or ()) if found else (),
@@ -566,9 +588,33 @@ async def intake_targets(
     for r in rows:
         emails = tuple(r.emails or ())
         out[r.external_id] = IntakeTarget(
-            int(r.id), r.external_id, r.name, bool(r.active) and bool(emails), emails
+            int(r.id),
+            r.external_id,
+            r.name,
+            bool(r.active) and bool(emails),
+            emails,
+            tuple(r.postcodes or ()),
         )
     return out
+
+
+_OWN_CONTACT = text(
+    """
+    SELECT payload FROM contact
+    WHERE supporter_id = :supporter_id AND org_id = :org_id AND disabled_at IS NULL
+    """
+)
+
+
+async def own_contact_payload(
+    conn: AsyncConnection, supporter_id: int, org_id: int
+) -> bytes | None:
+    """The encrypted copy ``org_id`` holds of the supporter (the page's org: it collected
+    it), for the intake's own checks on a follow-up; never answered to anyone."""
+    row = (
+        await conn.execute(_OWN_CONTACT, {"supporter_id": supporter_id, "org_id": org_id})
+    ).first()
+    return bytes(row.payload) if row is not None else None
 
 
 _ALREADY = text(

@@ -381,6 +381,38 @@ async def campaign_targets(
     return await _views(session, _campaign_id(membership))
 
 
+@dataclass(frozen=True)
+class AreaView:
+    """The messages to the targets of one area (aggregates: no address, no text)."""
+
+    area: str | None
+    targets: int  # the area's targets, active or not
+    active: int  # of which active
+    counts: MessageCounts
+
+
+async def campaign_target_areas(
+    session: AsyncSession, scope: Scope, campaign: str | int
+) -> list[AreaView]:
+    """The campaign's messages per target area, by state (managers; areas as the targets
+    spell them, no area last)."""
+    membership = await _manager(session, scope, campaign)
+    campaign_id = _campaign_id(membership)
+    rows = await repository.targets_of(session, campaign_id)
+    counts = await repository.message_counts(await session.connection(), campaign_id)
+    areas: dict[str | None, tuple[list[Target], MessageCounts]] = {}
+    for target in rows:
+        members, total = areas.setdefault(target.area, ([], MessageCounts()))
+        members.append(target)
+        total.add(counts.get(target.id or 0, MessageCounts()))
+    return [
+        AreaView(area, len(members), sum(1 for t in members if t.active), total)
+        for area, (members, total) in sorted(
+            areas.items(), key=lambda item: (item[0] is None, item[0] or "")
+        )
+    ]
+
+
 # --- settings --------------------------------------------------------------------------------
 
 

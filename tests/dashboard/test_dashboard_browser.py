@@ -17,18 +17,20 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from csv import DictReader
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from orgs.crypto import Keyring
-from orgs.demo import demo_login, load_demo
+from orgs.demo import TARGETS, demo_login, load_demo
 from orgs.intake.service import IntakeOptions, RequestMeta, add_action_contact
-from orgs.models import Connector, DeliveryStatus, StaffRole, utcnow
+from orgs.models import Connector, DeliveryStatus, Moderation, StaffRole, utcnow
+from orgs.scoping import system_scope
+from orgs.targets import service as targets
 from tests import factories as f
 from tests.conftest import TEST_SECRET
 from tests.widget.conftest import LiveHub
@@ -37,7 +39,17 @@ pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
-VIEWS = ["overview", "partners", "sources", "audience", "shares", "delivery", "exports", "audit"]
+VIEWS = [
+    "overview",
+    "partners",
+    "sources",
+    "audience",
+    "shares",
+    "targets",
+    "delivery",
+    "exports",
+    "audit",
+]
 CAMPAIGN = "river-alliance/clean-rivers"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Every page-level problem the browser reports: CSP refusals, script errors.
@@ -88,6 +100,7 @@ class Demo:
     pages: dict[str, tuple[int, str]]  # org name -> (page id, page name)
     crm_name: str  # the partner's failing connector
     signer_emails: list[str] = field(default_factory=list)
+    target_addresses: list[str] = field(default_factory=list)  # never for a partner's eyes
 
     async def gql(
         self, query: str, variables: dict[str, Any], token: str | None = None
@@ -164,6 +177,7 @@ async def demo(live_hub: LiveHub) -> Demo:
                 last_error="connection refused",
                 updated_at=utcnow() - timedelta(minutes=5),
             )
+        emails += await _mail_to_target(session, conn, options, coalition)
         multi = await f.make_user(session, f"multi-{secrets.token_hex(3)}@staff.example")
         orgs = {m.org.name: m.org for m in coalition.orgs}
         await f.make_staffer(session, orgs["anglers-united"], multi, StaffRole.VIEWER)
@@ -172,7 +186,48 @@ async def demo(live_hub: LiveHub) -> Demo:
     logins["multi"] = Login(multi.email, "correct horse battery")
     assert demo_login(keyring, "river-alliance").email == logins["river-alliance"].email
     signers = [f"signer-{n}@demo.example.net" for n in range(240)] + emails
-    return Demo(live_hub, logins, pages, crm.name, signers)
+    addresses = [e for t in TARGETS for e in t[3]]
+    return Demo(live_hub, logins, pages, crm.name, signers, addresses)
+
+
+async def _mail_to_target(
+    session: Any, conn: Any, options: IntakeOptions, coalition: Any
+) -> list[str]:
+    """Messages to the demo's three targets, none of them due during the run (the window
+    opens in a month): two signers write to the Riverside targets, then, with every message
+    moderated, one to the minister (Capital); the water board's address bounced."""
+    lead = coalition.orgs[0].org
+    scope = system_scope(lead.id)
+    later = date.today() + timedelta(days=30)
+    window = targets.WindowInput(starts_on=later)
+    await targets.update_settings(session, scope, coalition.campaign.id, window=window)
+    written = [
+        ("ada.mtt@signers.example", ["mayor", "water-board"]),
+        ("bea.mtt@signers.example", ["mayor"]),
+        ("cy.mtt@signers.example", ["minister"]),
+    ]
+    for email, chosen in written:
+        if chosen == ["minister"]:
+            await targets.update_settings(
+                session, scope, coalition.campaign.id, moderation=Moderation.ALL
+            )
+        await add_action_contact(
+            conn,
+            options,
+            coalition.mtt_page.id,
+            action={"actionType": "mail2target", "mtt": {"targets": chosen}},
+            contact={"firstName": "Writer", "email": email, "address": {"country": "IE"}},
+            privacy={"optIn": True},
+            meta=RequestMeta(),
+        )
+    await session.execute(
+        text(
+            "UPDATE target_email SET status = 'bounced', last_error = :error "
+            "WHERE email = 'chair@waterboard.example.org'"
+        ),
+        {"error": "550 5.1.1 mailbox unavailable"},
+    )
+    return [email for email, _ in written]
 
 
 @dataclass
@@ -525,6 +580,130 @@ class TestPartner:
             arg=demo.crm_name,
         )
         assert await card.locator("button.retry").is_disabled()
+        assert await dash.problems() == []
+
+
+PAUSE = """
+mutation($c: String!) { pauseMailToTarget(input: {campaign: $c}) { __typename } }
+"""
+RESUME = """
+mutation($c: String!) { resumeMailToTarget(input: {campaign: $c}) { __typename } }
+"""
+
+
+async def table_rows(dash: Dashboard, title: str) -> dict[str, list[str]]:
+    """The rows of a figure's table (opened), by their first cell."""
+    found: dict[str, list[str]] = await dash.page.evaluate(
+        """(title) => {
+          const figure = [...document.querySelectorAll('#view-body figure.chart')]
+            .find((f) => f.querySelector('h3').textContent === title);
+          return Object.fromEntries([...figure.querySelectorAll('.table-box tbody tr')]
+            .map((r) => [r.querySelector('th').textContent,
+                         [...r.querySelectorAll('td')].map((c) => c.textContent)]));
+        }""",
+        title,
+    )
+    return found
+
+
+class TestMailToTarget:
+    async def test_the_lead_sees_targets_areas_held_messages_and_the_pause(
+        self, open_dashboard: Opener, demo: Demo, dashboard_artifacts: Path, axe_source: str
+    ) -> None:
+        dash = await open_dashboard()
+        page = dash.page
+        await log_in(dash, demo.logins["river-alliance"])
+        # when
+        await dash.go("targets")
+        assert await dash.open_tables() == 2  # per area, per target: each chart's table
+        await shot(dash, dashboard_artifacts, "lead-targets-open")
+        # then: per area (3 written: 2 queued for Riverside's pair, 1 awaiting moderation)
+        areas = await table_rows(dash, "Messages per area")
+        # Area | Targets, Written, Sent, Queued, Awaiting moderation, Held by the pause, ...
+        assert areas["Riverside"][:6] == ["2", "3", "0", "3", "0", "0"]
+        assert areas["Capital"][:6] == ["1", "1", "0", "0", "1", "0"]
+        per_target = await table_rows(dash, "Messages per target")
+        assert per_target["Mayor of Riverside"][:4] == ["Riverside", "2", "0", "2"]
+        assert per_target["Minister for the Environment"][4] == "1"
+        assert await page.inner_text("#mtt-moderation-count") == "1"
+        assert "every message waits" in await page.inner_text("#mtt-moderation")
+        assert "Sending" in await page.inner_text("#mtt-paused")
+        # the details are the lead's: addresses with their state, a bounce's error
+        text = await dash.text()
+        for address in demo.target_addresses:
+            assert address in text
+        assert "550 5.1.1 mailbox unavailable" in text
+        assert await dash.axe(axe_source) == []
+        # when the lead pauses the campaign (through the API) and comes back to the view
+        access, _ = await demo.token("river-alliance")
+        body = await demo.gql(PAUSE, {"c": CAMPAIGN}, access)
+        assert body["data"]["pauseMailToTarget"]["__typename"] == "PauseMailToTargetSuccess"
+        try:
+            await dash.go("overview")
+            await dash.go("targets")
+            # then the queued messages are held by the pause, and the view says so
+            assert "Paused" in await page.inner_text("#mtt-paused")
+            assert await page.inner_text("#mtt-held-paused") == "3"
+            assert await page.inner_text("#mtt-queued") == "0"
+            await shot(dash, dashboard_artifacts, "lead-targets-paused")
+            assert await dash.axe(axe_source) == []
+        finally:
+            await demo.gql(RESUME, {"c": CAMPAIGN}, access)
+        assert await dash.problems() == []
+
+    async def test_a_partner_sees_the_public_counters_and_no_address(
+        self, open_dashboard: Opener, demo: Demo, dashboard_artifacts: Path, axe_source: str
+    ) -> None:
+        dash = await open_dashboard()
+        page = dash.page
+        login = demo.logins["anglers-united"]
+        await log_in(dash, login)
+        await dash.go("targets")
+        assert await dash.open_tables() == 2
+        await shot(dash, dashboard_artifacts, "partner-targets")
+        # the public counters, per area and per target
+        areas = await table_rows(dash, "Messages per area")
+        # Area | Sent, Still to go, Failed, Mail app (still to go: held ones too)
+        assert areas == {"Capital": ["0", "1", "0", "0"], "Riverside": ["0", "3", "0", "0"]}
+        per_target = await table_rows(dash, "Messages per target")
+        assert set(per_target) == {
+            "Mayor of Riverside",
+            "Chair of the Water Board",
+            "Minister for the Environment",
+        }
+        text = await dash.text()
+        assert "The campaign's lead and coordinators manage the targets" in text
+        # never an address, nor what only managers see
+        assert set(EMAIL.findall(text)) <= {login.email}
+        for hidden in ("Target addresses", "Awaiting moderation", "mailbox unavailable"):
+            assert hidden not in text
+        for address in demo.target_addresses:
+            assert not any(address in answer for answer in dash.api_answers), address
+        assert not any("campaignTargets" in answer for answer in dash.api_answers)
+        assert await page.locator("#mtt-moderation-count").count() == 0
+        assert await dash.axe(axe_source) == []
+        assert await dash.problems() == []
+
+    async def test_a_campaign_without_targets_offers_no_such_view(
+        self, open_dashboard: Opener, demo: Demo
+    ) -> None:
+        # given an org of its own running a petition only
+        async with demo.hub.session() as session:
+            org = await f.make_org(session)
+            await f.make_campaign(session, org)
+            user = await f.make_user(session, f"petition-{secrets.token_hex(3)}@staff.example")
+            await f.make_staffer(session, org, user, StaffRole.OWNER)
+            await session.commit()
+        dash = await open_dashboard()
+        # when its owner logs in
+        await log_in(dash, Login(user.email, "correct horse battery"))
+        # then there is no Mail to target view, even asked for by its address
+        assert await dash.page.locator("li[data-view=targets]").is_hidden()
+        await dash.page.evaluate("window.location.hash = '#targets'")
+        await dash.page.wait_for_function(
+            "() => !document.querySelector('#view').hasAttribute('aria-busy')"
+        )
+        assert await dash.page.inner_text("#view-title") == "Overview"
         assert await dash.problems() == []
 
 

@@ -325,7 +325,7 @@ register(
     Operation(
         document=(
             "query($campaign: String!) { campaignStats(campaign: $campaign) "
-            "{ supporters byPartner { org } } }"
+            "{ supporters byPartner { org } targets { sent byArea { area } } } }"
         ),
         variables=lambda w: {"campaign": w.campaign},
         # every partner sees totals; users of the lead by role, lead tokens with stats:read
@@ -540,6 +540,17 @@ register(
         ),
         variables=lambda w: {"campaign": w.campaign},
         allowed=lead_with(*_TARGET_MANAGERS),  # target addresses: never anyone else's
+    ),
+)
+register(
+    "Query.campaignTargetAreas",
+    Operation(
+        document=(
+            "query($campaign: String!) { campaignTargetAreas(campaign: $campaign) "
+            "{ area targets messages { sent held heldForModeration } } }"
+        ),
+        variables=lambda w: {"campaign": w.campaign},
+        allowed=lead_with(*_TARGET_MANAGERS),  # the details are the managers' (counts only)
     ),
 )
 register(

@@ -19,7 +19,7 @@ class TestMailToTargetSection:
     async def test_examples_run_in_order(self, session: AsyncSession, gql: GraphQLClient) -> None:
         # given a lead with a mail-to-target page and no targets yet
         section = DOC.read_text().split("## Mail to target", 1)[1].split("\n## ", 1)[0]
-        targets, sending, step, sign, written = re.findall(
+        targets, sending, step, sign, written, details = re.findall(
             r"```graphql\n(.*?)```", section, re.DOTALL
         )
         [variables] = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
@@ -36,6 +36,8 @@ class TestMailToTargetSection:
         sent_as["actionPage"] = page.id
         signed = await gql(sign, sent_as)
         counted = await gql(written, {"id": page.id})
+        detailed = await gql(details, managed, token=token)
+        hidden = await gql(details, managed)
         # then
         assert [t["externalId"] for t in made["data"]["upsertTargets"]["targets"]] == [
             "board",
@@ -60,3 +62,9 @@ class TestMailToTargetSection:
             "byTarget": [{"id": "board", "queued": 1}],
             "byArea": [{"area": "Riverside", "queued": 1}],
         }
+        zero = {"sent": 0, "held": 0, "heldForModeration": 0, "failed": 0, "cancelled": 0}
+        assert detailed["data"]["campaignTargetAreas"] == [
+            {"area": "Riverside", "targets": 2, "messages": {**zero, "queued": 1}}
+        ]
+        assert hidden["data"] == {"campaignTargetAreas": None}  # anonymous: refused
+        assert hidden["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -359,3 +359,96 @@ class TestMailtoMode:
         )
         assert body["data"]["addActionContact"]["mailto"] is None
         assert "targets.example.org" not in str(body)
+
+
+def _writing(mtt: Mtt, email: str, postcode: str, *targets: str) -> dict[str, Any]:
+    variables = proca_variables(mtt.page, email)
+    variables["action"]["mtt"]["targets"] = list(targets)
+    variables["contact"]["address"]["postcode"] = postcode
+    return variables
+
+
+class TestPostcodeCampaign:
+    """With ``selection: POSTCODE`` the server holds the chosen targets to the signer's
+    postcode (the widget's lookup alone is only a convenience for honest signers)."""
+
+    async def test_a_target_of_another_postcode_is_refused_and_nothing_is_written(
+        self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # given a postcode campaign: the mayor answers for 750.., the board for 751..
+        await _settings(session, mtt, selection="postcode")
+        before = await counts(session)
+        # when a signer of 750 12 names the mayor and the board
+        body = await gql(PROCA_SIGN, _writing(mtt, "ada@example.net", "750 12", "mayor", "board"))
+        # then the board is refused, at its item, and nothing is written
+        assert body["data"] is None
+        path = ["addActionContact", "action", "mtt", "targets"]
+        assert _codes(body) == [([*path, "1"], "UNKNOWN_TARGET")]
+        assert body["errors"][0]["message"].endswith("does not answer for this postcode")
+        assert await counts(session) == before
+        assert await messages(session) == []
+
+    async def test_the_postcodes_own_targets_go_spaces_and_case_ignored(
+        self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        await _settings(session, mtt, selection="postcode")
+        await f.make_target(session, mtt.campaign, "ward", name="Ward B", postcodes=["SW1A"])
+        assert "errors" not in await gql(
+            PROCA_SIGN, _writing(mtt, "a@example.net", "75012", "mayor")
+        )
+        assert "errors" not in await gql(
+            PROCA_SIGN, _writing(mtt, "b@example.net", "sw1a 1aa", "ward")
+        )
+        assert [m["target"] for m in await messages(session)] == ["mayor", "ward"]
+
+    async def test_without_a_postcode_nothing_is_written(
+        self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        await _settings(session, mtt, selection="postcode")
+        body = await gql(PROCA_SIGN, _writing(mtt, "ada@example.net", "", "mayor"))
+        assert _codes(body) == [
+            (["addActionContact", "contact", "address", "postcode"], "REQUIRED")
+        ]
+        assert await messages(session) == []
+
+    async def test_a_follow_up_is_held_to_the_postcode_signed_with(
+        self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # given a signature (no message yet) from 751 00, on a postcode campaign
+        await _settings(session, mtt, selection="postcode")
+        variables = _writing(mtt, "ada@example.net", "751 00")
+        variables["action"] = {"actionType": "signature"}
+        ref = (await gql(PROCA_SIGN, variables))["data"]["addActionContact"]["contactRef"]
+
+        async def follow_up(*targets: str) -> dict[str, Any]:
+            action = {"actionType": "mail2target", "mtt": {"targets": list(targets)}}
+            return await gql(FOLLOW_UP, {"page": mtt.page.id, "ref": ref, "action": action})
+
+        # when the Email step follows with a target of another postcode, then with its own
+        refused = await follow_up("minister")
+        sent = await follow_up("board")
+        # then
+        assert _codes(refused) == [
+            (["addAction", "action", "mtt", "targets", "0"], "UNKNOWN_TARGET")
+        ]
+        assert "errors" not in sent, sent
+        assert [m["target"] for m in await messages(session)] == ["board"]
+
+    async def test_a_follow_up_of_a_signer_without_a_postcode_writes_to_no_one(
+        self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        await _settings(session, mtt, selection="postcode")
+        variables = proca_variables(mtt.page, "ada@example.net")
+        variables["action"] = {"actionType": "signature"}
+        ref = (await gql(PROCA_SIGN, variables))["data"]["addActionContact"]["contactRef"]
+        action = {"actionType": "mail2target", "mtt": {"targets": ["mayor"]}}
+        body = await gql(FOLLOW_UP, {"page": mtt.page.id, "ref": ref, "action": action})
+        assert _codes(body) == [(["addAction", "action", "mtt", "targets", "0"], "UNKNOWN_TARGET")]
+        assert await messages(session) == []
+
+    async def test_a_choose_campaign_takes_any_of_its_targets(
+        self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        body = await gql(PROCA_SIGN, _writing(mtt, "ada@example.net", "999", "minister"))
+        assert "errors" not in body, body
+        assert [m["target"] for m in await messages(session)] == ["minister"]

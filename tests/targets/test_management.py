@@ -71,6 +71,30 @@ query($campaign: String!) {
   }
 }
 """
+CAMPAIGN_TARGETS_HELD = """
+query($campaign: String!) {
+  campaignTargets(campaign: $campaign) { externalId messages { held heldForModeration } }
+}
+"""
+TARGET_AREAS = """
+query($campaign: String!) {
+  campaignTargetAreas(campaign: $campaign) {
+    area targets activeTargets
+    messages { sent queued held heldForModeration failed cancelled clicks }
+  }
+}
+"""
+STATS_TARGETS = """
+query($campaign: String!) {
+  campaignStats(campaign: $campaign) {
+    targets {
+      sent queued failed clicks
+      byTarget { id name area sent queued failed clicks }
+      byArea { area sent queued failed clicks }
+    }
+  }
+}
+"""
 TARGET_MESSAGES = """
 query($campaign: String!, $status: DeliveryStatus) {
   targetMessages(campaign: $campaign, status: $status) { id target status hold subject body }
@@ -380,6 +404,95 @@ class TestManagersReads:
             {"email": "mayor@targets.example.org", "status": "ACTIVE", "softBounces": 0}
         ]
         assert mayor["messages"] == {"sent": 0, "queued": 1, "held": 0, "clicks": 0}
+
+    async def test_counts_per_area_with_the_moderation_queue_for_managers_only(
+        self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # given Ada writes to the two Riverside targets, then the campaign moderates every
+        # message and Bob writes to the minister (Capital), then the campaign pauses
+        await gql(PROCA_SIGN, proca_variables(mtt.page, "ada@example.net"))
+        await session.execute(
+            text("UPDATE mail_to_target SET moderation = 'all' WHERE campaign_id = :c"),
+            {"c": mtt.campaign.id},
+        )
+        bob = proca_variables(mtt.page, "bob@example.net")
+        bob["action"]["mtt"]["targets"] = ["minister"]
+        await gql(PROCA_SIGN, bob)
+        lead = await _token(session, mtt.lead)
+        await gql(PAUSE, {"campaign": mtt.campaign.name}, token=lead)
+        coordinator = await _token(session, mtt.coordinator)
+        partner = await _token(session, mtt.partner)
+        stranger = await _token(session, await f.make_org(session))
+        variables = {"campaign": mtt.campaign.name}
+        # when
+        answers = {
+            who: (await gql(TARGET_AREAS, variables, token=token))["data"]["campaignTargetAreas"]
+            for who, token in (
+                ("lead", lead),
+                ("coordinator", coordinator),
+                ("partner", partner),
+                ("stranger", stranger),
+            )
+        }
+        # then: held for moderation and held by the pause, told apart
+        assert answers["partner"] is None
+        assert answers["stranger"] is None
+        assert answers["lead"] == answers["coordinator"]
+        zero = {"sent": 0, "queued": 0, "failed": 0, "cancelled": 0, "clicks": 0}
+        assert answers["lead"] == [
+            {
+                "area": "Capital",
+                "targets": 1,
+                "activeTargets": 1,
+                "messages": {**zero, "held": 1, "heldForModeration": 1},
+            },
+            {
+                "area": "Riverside",
+                "targets": 2,
+                "activeTargets": 2,
+                "messages": {**zero, "held": 2, "heldForModeration": 0},
+            },
+        ]
+        minister = next(
+            t
+            for t in (await gql(CAMPAIGN_TARGETS_HELD, variables, token=lead))["data"][
+                "campaignTargets"
+            ]
+            if t["externalId"] == "minister"
+        )
+        assert minister["messages"] == {"held": 1, "heldForModeration": 1}
+
+    async def test_every_partner_reads_the_public_counters_in_its_stats(
+        self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        # given
+        await gql(PROCA_SIGN, proca_variables(mtt.page, "ada@example.net"))
+        partner = await _token(session, mtt.partner, ["stats:read"])
+        stranger = await _token(session, await f.make_org(session), ["stats:read"])
+        variables = {"campaign": mtt.campaign.name}
+        # when
+        mine = (await gql(STATS_TARGETS, variables, token=partner))["data"]["campaignStats"]
+        theirs = (await gql(STATS_TARGETS, variables, token=stranger))["data"]
+        public = (await gql(PUBLIC, {"id": mtt.page.id}))["data"]["actionPage"]["campaign"]
+        # then: the public counters (no address), the same as the widget's
+        assert mine["targets"]["queued"] == 2
+        assert mine["targets"]["byArea"] == [
+            {"area": "Riverside", "sent": 0, "queued": 2, "failed": 0, "clicks": 0}
+        ]
+        assert {t["id"] for t in mine["targets"]["byTarget"]} == {"mayor", "board"}
+        shown = {k: public["targetStats"][k] for k in ("sent", "queued", "failed", "clicks")}
+        assert shown == {k: mine["targets"][k] for k in shown}
+        assert "@" not in str(mine)
+        assert theirs["campaignStats"] is None
+
+    async def test_a_campaign_without_targets_has_no_target_counters(
+        self, gql: GraphQLClient, session: AsyncSession
+    ) -> None:
+        lead = await f.make_org(session)
+        campaign = await f.make_campaign(session, lead)
+        token = await _token(session, lead)
+        body = await gql(STATS_TARGETS, {"campaign": campaign.name}, token=token)
+        assert body["data"]["campaignStats"] == {"targets": None}
 
     async def test_the_moderation_queue_shows_texts_to_managers_only(
         self, mtt: Mtt, gql: GraphQLClient, session: AsyncSession
