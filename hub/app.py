@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -32,12 +34,14 @@ from hub import (
     sso_routes,
 )
 from hub.db import Database, UnitOfWork
+from hub.embedded import libpq_url
 from hub.fast_intake import FastIntake
 from hub.migrate import head_revision
 from hub.settings import Settings
 from hub.widget_routes import routes as widget_routes
 from orgs.crypto import Keyring
 from orgs.identity.service import authenticate
+from orgs.intake import pages as intake_pages
 from resolvers.context import Context, jwt_keys_for
 from schema.proca import proca_schema
 from schema.schema import schema
@@ -164,6 +168,8 @@ def create_app(
         assert database is not None, "create_app needs a database or a unit of work"
         uow = UnitOfWork(database.engine(settings.db_pool_size))
     keyring = Keyring(settings.resolved_secret_key())
+    # the pages' intake facts, per process; trusted only while its listener runs (lifespan)
+    page_cache = intake_pages.PageCache(settings.intake_page_cache_seconds)
     graphiql = settings.debug or settings.embedded
     graphql = HubGraphQL(
         uow=uow,
@@ -228,7 +234,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route(
             "/graphql",
-            FastIntake(graphql, uow=uow, settings=settings, keyring=keyring),
+            FastIntake(graphql, uow=uow, settings=settings, keyring=keyring, pages=page_cache),
             methods=["GET", "POST", "OPTIONS"],
         ),
         Route("/api", proca, methods=["GET", "POST", "OPTIONS"]),
@@ -252,7 +258,15 @@ def create_app(
         # lives as long as the process: out of the collector's sight, a full collection
         # no longer stops every request for about 100 ms while they are walked again.
         gc.freeze()
+        listener = None
+        if isinstance(uow.bind, AsyncEngine) and page_cache.max_age > 0:
+            url = libpq_url(uow.bind.url.render_as_string(hide_password=False))
+            listener = asyncio.create_task(intake_pages.listen(page_cache, url))
         yield
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         if database is not None:
             await database.dispose()
 
@@ -272,6 +286,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.uow = uow
+    app.state.intake_pages = page_cache
     app.state.keyring = keyring
     app.state.settings = settings
     return app

@@ -28,6 +28,7 @@ from hub.db import UnitOfWork
 from hub.settings import Settings
 from orgs.crypto import Keyring
 from orgs.intake import service
+from orgs.intake.pages import PageCache
 from orgs.intake.validation import IntakeValidationError
 from resolvers.intake import intake_options, meta_of
 
@@ -120,9 +121,16 @@ class FastIntake:
     """ASGI wrapper around the GraphQL app: the widget's two mutations, straight to the service."""
 
     def __init__(
-        self, graphql: ASGIApp, *, uow: UnitOfWork, settings: Settings, keyring: Keyring
+        self,
+        graphql: ASGIApp,
+        *,
+        uow: UnitOfWork,
+        settings: Settings,
+        keyring: Keyring,
+        pages: PageCache | None = None,
     ) -> None:
         self.graphql = graphql
+        self.pages = pages
         self.uow = uow
         self.settings = settings
         self.keyring = keyring
@@ -173,7 +181,7 @@ class FastIntake:
             async with self.uow.connection() as conn:
                 receipt = await service.add_action_contact(
                     conn,
-                    intake_options(self.settings, self.keyring),
+                    intake_options(self.settings, self.keyring, self.pages),
                     v["p"],
                     action=v["a"],
                     contact=v["c"],
@@ -203,7 +211,7 @@ class FastIntake:
             async with self.uow.connection() as conn:
                 receipt = await service.add_action(
                     conn,
-                    intake_options(self.settings, self.keyring),
+                    intake_options(self.settings, self.keyring, self.pages),
                     v["p"],
                     action=v["a"],
                     contact_ref=str(v["r"]),

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a process reuses a public page config and its counters (0: never).",
     )
+    intake_page_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Longest a process reuses a page's intake facts; changes reach it at once by "
+        "LISTEN/NOTIFY, this bounds a missed notification (0: never cached).",
+    )
     intake_retry_window_seconds: int = Field(
         default=300,
         ge=0,

@@ -15,6 +15,7 @@ from hub.settings import Settings
 from orgs.crypto import Keyring
 from orgs.intake import service
 from orgs.intake.abuse import DatabaseLimiter, IntakeLimiter, Limiter
+from orgs.intake.pages import PageCache
 from orgs.intake.service import IntakeOptions, Receipt, RequestMeta
 from resolvers.context import Context
 
@@ -34,11 +35,18 @@ def limiter_for(per_ip: str, per_page: str, storage: str) -> Limiter:
 
 
 def options(ctx: Context) -> IntakeOptions:
-    return intake_options(ctx.settings, ctx.keyring)
+    app = ctx.request.scope.get("app") if ctx.request is not None else None
+    pages = getattr(getattr(app, "state", None), "intake_pages", None)
+    return intake_options(ctx.settings, ctx.keyring, pages)
 
 
-def intake_options(settings: Settings, keyring: Keyring) -> IntakeOptions:
-    """The intake's options for this instance (the GraphQL and the form path share them)."""
+def intake_options(
+    settings: Settings, keyring: Keyring, pages: PageCache | None = None
+) -> IntakeOptions:
+    """The intake's options for this instance (the GraphQL and the form path share them).
+
+    ``pages``: the app's cache of pages' intake facts (orgs/intake/pages.py), if it has one.
+    """
     return IntakeOptions(
         keyring=keyring,
         limiter=limiter_for(
@@ -47,6 +55,7 @@ def intake_options(settings: Settings, keyring: Keyring) -> IntakeOptions:
         window_seconds=settings.intake_retry_window_seconds,
         own_host=urlsplit(settings.public_url).hostname,
         ref_ttl_seconds=settings.contact_ref_ttl_days * 86400,
+        pages=pages,
     )
 
 

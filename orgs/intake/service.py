@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from orgs.crypto import Keyring
 from orgs.intake import altcha, repository
 from orgs.intake.abuse import Limiter
+from orgs.intake.pages import PageCache
 from orgs.intake.repository import IntakePage, IssuedRef, SupporterRow
 from orgs.intake.validation import (
     Code,
@@ -73,6 +74,8 @@ class IntakeOptions:
     ref_ttl_seconds: float = DEFAULT_REF_TTL_SECONDS  # how long a contactRef authorises
     # when messages to targets are due (drip slots); tests move it
     clock: Callable[[], datetime] = field(default=utcnow)
+    # the process's cache of live pages' intake facts (orgs/intake/pages.py), if any
+    pages: PageCache | None = None
 
 
 @dataclass(frozen=True)
@@ -137,8 +140,18 @@ def check_origin(page: IntakePage, options: IntakeOptions, meta: RequestMeta) ->
     raise page_error(Code.ORIGIN_NOT_ALLOWED)
 
 
-async def live_page(conn: AsyncConnection, page_id: int) -> IntakePage:
-    """The page a submission goes to; closed and unpublished pages are refused."""
+async def live_page(
+    conn: AsyncConnection, page_id: int, pages: PageCache | None = None
+) -> IntakePage:
+    """The page a submission goes to; closed and unpublished pages are refused.
+
+    A live page's facts come from ``pages`` when it holds them (the write re-checks in SQL
+    that the page and its campaign are still live), and are kept there when loaded.
+    """
+    cached = pages.get(page_id) if pages is not None else None
+    if cached is not None:
+        return cached
+    generation = pages.generation if pages is not None else 0
     page = await repository.load_page(conn, page_id)
     if page is None or page.campaign_status == CampaignStatus.DRAFT.value:
         raise page_error(Code.PAGE_NOT_FOUND)
@@ -146,6 +159,8 @@ async def live_page(conn: AsyncConnection, page_id: int) -> IntakePage:
         raise page_error(Code.PAGE_CLOSED)
     if page.status != PageStatus.LIVE.value:
         raise page_error(Code.PAGE_NOT_FOUND)
+    if pages is not None:
+        pages.put(page, generation)
     return page
 
 
@@ -212,7 +227,7 @@ async def add_action_contact(
     double opt-in confirmation is mailed all the same.
     """
     meta = meta or RequestMeta()
-    page = await live_page(conn, page_id)
+    page = await live_page(conn, page_id, options.pages)
     check_origin(page, options, meta)
     signature = validate_signature(
         action=action,
@@ -385,7 +400,7 @@ async def add_action(
     reveal which case applied.
     """
     meta = meta or RequestMeta()
-    page = await live_page(conn, page_id)
+    page = await live_page(conn, page_id, options.pages)
     check_origin(page, options, meta)
     follow_up = validate_follow_up(action=action, tracking=tracking, contact_ref=contact_ref)
     prepared = await targets.prepare(conn, page.id, page.campaign_id, follow_up.action)
@@ -487,7 +502,7 @@ async def link_actions(
 ) -> Receipt:
     """Attach anonymous actions taken before signing, on pages of the ref's org, to the
     supporter the contactRef was issued for (the same capability rule as addAction)."""
-    page = await live_page(conn, page_id)
+    page = await live_page(conn, page_id, options.pages)
     ref, refs = validate_link_refs(contact_ref, link_refs)
     holder = _capability(
         await repository.issued_refs(conn, page.campaign_id, hash_ref(ref)), page, options

@@ -1,0 +1,167 @@
+"""The pages' intake facts cached per process, invalidated by LISTEN/NOTIFY (committed data)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from hub.embedded import libpq_url
+from orgs.intake import pages
+from orgs.intake.pages import PageCache
+from orgs.intake.service import live_page
+from orgs.models import Campaign
+from tests import factories as f
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait for an asynchronous effect (a notification); fail after a generous bound."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the expected change never arrived")
+
+
+@pytest.fixture
+async def engine(fresh_database: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(fresh_database)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def cache(fresh_database: str) -> AsyncIterator[PageCache]:
+    cache = PageCache(max_age=600)
+    task = asyncio.create_task(pages.listen(cache, libpq_url(fresh_database)))
+    await _until(lambda: cache.listening)
+    yield cache
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _page(engine: AsyncEngine) -> tuple[int, int, int]:
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        lead = await f.make_org(session)
+        campaign = await f.make_campaign(session, lead)
+        page = await f.make_page(session, lead, campaign)
+        await session.commit()
+        assert page.id is not None and campaign.id is not None and lead.id is not None
+        return page.id, campaign.id, lead.id
+
+
+async def _load(engine: AsyncEngine, cache: PageCache, page_id: int) -> None:
+    async with engine.connect() as conn:
+        await live_page(conn, page_id, cache)
+
+
+async def _cached(engine: AsyncEngine, cache: PageCache, page_id: int) -> None:
+    """Load until kept: a load racing the notifications of the page's creation is not."""
+    for _ in range(100):
+        await _load(engine, cache, page_id)
+        if cache.get(page_id) is not None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never kept")
+
+
+async def _run(engine: AsyncEngine, sql: str, **params: object) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(sql), params)
+
+
+class TestInvalidation:
+    async def test_a_live_page_is_kept_and_dropped_when_it_changes(
+        self, engine: AsyncEngine, cache: PageCache
+    ) -> None:
+        # given
+        page_id, _, _ = await _page(engine)
+        await _cached(engine, cache, page_id)
+        cached = cache.get(page_id)
+        assert cached is not None and not cached.double_opt_in
+        # when
+        await _run(engine, "UPDATE action_page SET double_opt_in = true WHERE id = :id", id=page_id)
+        # then: dropped, and the next load sees the change
+        await _until(lambda: cache.get(page_id) is None)
+        await _cached(engine, cache, page_id)
+        again = cache.get(page_id)
+        assert again is not None and again.double_opt_in
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            "UPDATE campaign SET title = 'x' WHERE id = :campaign",
+            "UPDATE org SET settings = '{\"doubleOptIn\": true}' WHERE id = :org",
+        ],
+    )
+    async def test_its_campaign_or_org_changing_drops_it(
+        self, engine: AsyncEngine, cache: PageCache, change: str
+    ) -> None:
+        # given
+        page_id, campaign_id, org_id = await _page(engine)
+        await _cached(engine, cache, page_id)
+        # when
+        await _run(engine, change, campaign=campaign_id, org=org_id)
+        # then
+        await _until(lambda: cache.get(page_id) is None)
+
+    async def test_a_new_partnership_drops_the_campaigns_pages(
+        self, engine: AsyncEngine, cache: PageCache
+    ) -> None:
+        # given
+        page_id, campaign_id, _ = await _page(engine)
+        await _cached(engine, cache, page_id)
+        # when: a delivery partner joins (who receives copies changes)
+        async with AsyncSession(engine) as session:
+            campaign = await session.get(Campaign, campaign_id)
+            assert campaign is not None
+            partner = await f.make_org(session)
+            await f.make_partnership(session, campaign, partner, delivery=True)
+            await session.commit()
+        # then
+        await _until(lambda: cache.get(page_id) is None)
+
+    async def test_a_closed_page_is_not_kept(self, engine: AsyncEngine, cache: PageCache) -> None:
+        # given
+        page_id, _, _ = await _page(engine)
+        await _run(engine, "UPDATE action_page SET status = 'closed' WHERE id = :id", id=page_id)
+        await _until(lambda: cache.generation > 0)
+        # when
+        with pytest.raises(Exception, match="closed"):
+            await _load(engine, cache, page_id)
+        # then
+        assert cache.get(page_id) is None
+
+
+class TestListener:
+    async def test_nothing_is_served_without_a_listener(self, engine: AsyncEngine) -> None:
+        # given: a cache whose listener never ran (it would miss every change)
+        cache = PageCache(max_age=600)
+        page_id, _, _ = await _page(engine)
+        # when
+        await _load(engine, cache, page_id)
+        # then
+        assert cache.get(page_id) is None
+
+    async def test_a_dropped_listener_reconnects_and_starts_afresh(
+        self, engine: AsyncEngine, cache: PageCache
+    ) -> None:
+        # given
+        page_id, _, _ = await _page(engine)
+        await _cached(engine, cache, page_id)
+        generation = cache.generation
+        # when: the server drops the listening connection
+        await _run(
+            engine,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query = 'LISTEN intake_page'",
+        )
+        # then: cleared, listening again, and caching again
+        await _until(lambda: cache.generation > generation and cache.listening)
+        assert cache.get(page_id) is None
+        await _cached(engine, cache, page_id)
