@@ -42,6 +42,7 @@ from hub.widget_routes import routes as widget_routes
 from orgs.crypto import Keyring
 from orgs.identity.service import authenticate
 from orgs.intake import pages as intake_pages
+from orgs.intake.group import GroupCommit
 from resolvers.context import Context, jwt_keys_for
 from schema.proca import proca_schema
 from schema.schema import schema
@@ -170,6 +171,11 @@ def create_app(
     keyring = Keyring(settings.resolved_secret_key())
     # the pages' intake facts, per process; trusted only while its listener runs (lifespan)
     page_cache = intake_pages.PageCache(settings.intake_page_cache_seconds)
+    # group commit of the widget's signatures: on connections of its own (a real engine only)
+    group = None
+    if isinstance(uow.bind, AsyncEngine) and settings.intake_group_commit_ms > 0:
+        url = libpq_url(uow.bind.url.render_as_string(hide_password=False))
+        group = GroupCommit(url, settings.intake_group_commit_ms)
     graphiql = settings.debug or settings.embedded
     graphql = HubGraphQL(
         uow=uow,
@@ -234,7 +240,14 @@ def create_app(
     routes: list[BaseRoute] = [
         Route(
             "/graphql",
-            FastIntake(graphql, uow=uow, settings=settings, keyring=keyring, pages=page_cache),
+            FastIntake(
+                graphql,
+                uow=uow,
+                settings=settings,
+                keyring=keyring,
+                pages=page_cache,
+                group=group,
+            ),
             methods=["GET", "POST", "OPTIONS"],
         ),
         Route("/api", proca, methods=["GET", "POST", "OPTIONS"]),
@@ -267,6 +280,8 @@ def create_app(
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+        if group is not None:
+            await group.close()
         if database is not None:
             await database.dispose()
 

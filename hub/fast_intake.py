@@ -7,6 +7,10 @@ the same JSON strawberry would (a test compares both paths). Anything else (anot
 a variable of an unexpected type, an Authorization header, a GET) goes to strawberry
 untouched, so its validation and error messages stay the single source of truth.
 
+A signature goes to the process's group commit (orgs/intake/group.py) when it can (its
+page's facts cached, no Idempotency-Key, no message to targets, HUB_INTAKE_GROUP_COMMIT_MS
+above 0), else to one transaction of its own; both answer the same.
+
 The body's size is bounded by ``hub.bodies.BodyLimit`` (HUB_GRAPHQL_MAX_BODY_BYTES) in front
 of every route, so this reads it whole.
 """
@@ -28,6 +32,7 @@ from hub.db import UnitOfWork
 from hub.settings import Settings
 from orgs.crypto import Keyring
 from orgs.intake import service
+from orgs.intake.group import GroupCommit
 from orgs.intake.pages import PageCache
 from orgs.intake.validation import IntakeValidationError
 from resolvers.intake import intake_options, meta_of
@@ -128,9 +133,11 @@ class FastIntake:
         settings: Settings,
         keyring: Keyring,
         pages: PageCache | None = None,
+        group: GroupCommit | None = None,
     ) -> None:
         self.graphql = graphql
         self.pages = pages
+        self.group = group
         self.uow = uow
         self.settings = settings
         self.keyring = keyring
@@ -177,18 +184,25 @@ class FastIntake:
         ):
             return None
         field = "addActionContact"
+        options = intake_options(self.settings, self.keyring, self.pages)
+        meta = meta_of(Request(scope))
+        submission = {
+            "action": v["a"],
+            "contact": v["c"],
+            "privacy": v["v"],
+            "tracking": v.get("t"),
+        }
         try:
-            async with self.uow.connection() as conn:
-                receipt = await service.add_action_contact(
-                    conn,
-                    intake_options(self.settings, self.keyring, self.pages),
-                    v["p"],
-                    action=v["a"],
-                    contact=v["c"],
-                    privacy=v["v"],
-                    tracking=v.get("t"),
-                    meta=meta_of(Request(scope)),
+            receipt = None
+            if self.group is not None:
+                receipt = await service.sign_grouped(
+                    self.group, self.uow.connection, options, v["p"], meta=meta, **submission
                 )
+            if receipt is None:
+                async with self.uow.connection() as conn:
+                    receipt = await service.add_action_contact(
+                        conn, options, v["p"], meta=meta, **submission
+                    )
         except IntakeValidationError as error:
             return _errors(field, error)
         data = {

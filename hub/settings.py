@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         description="Longest a process reuses a page's intake facts; changes reach it at once by "
         "LISTEN/NOTIFY, this bounds a missed notification (0: never cached).",
     )
+    intake_group_commit_ms: float = Field(
+        default=1.0,
+        ge=0,
+        le=50,
+        description="How long an API process gathers concurrent widget signatures to write "
+        "them in one transaction (group commit, at most 64 a batch; 0: one transaction each).",
+    )
     intake_retry_window_seconds: int = Field(
         default=300,
         ge=0,

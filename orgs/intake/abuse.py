@@ -21,18 +21,23 @@ from orgs.intake import repository
 
 
 class Limiter(Protocol):
-    async def flag(self, conn: AsyncConnection, ip: str | None, page_id: int) -> str | None:
+    #: counted in the submission's transaction (such a submission is never group-committed)
+    needs_connection: bool
+
+    async def flag(self, conn: AsyncConnection | None, ip: str | None, page_id: int) -> str | None:
         """Count one submission; why it is over a limit, or None."""
         ...
 
 
 class IntakeLimiter:
+    needs_connection = False
+
     def __init__(self, per_ip: str, per_page: str, storage_uri: str = "memory://") -> None:
         self._limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
         self._per_ip = parse(per_ip)
         self._per_page = parse(per_page)
 
-    async def flag(self, conn: AsyncConnection, ip: str | None, page_id: int) -> str | None:
+    async def flag(self, conn: AsyncConnection | None, ip: str | None, page_id: int) -> str | None:
         """Count one submission; return why it is over a limit, or None when it is not."""
         if ip and not self._limiter.hit(self._per_ip, "intake-ip", ip):
             return "rate_limit_ip"
@@ -47,6 +52,8 @@ PAGE_SHARDS = 8
 class DatabaseLimiter:
     """Fixed windows counted in PostgreSQL, in the submission's own transaction."""
 
+    needs_connection = True
+
     def __init__(self, per_ip: str, per_page: str) -> None:
         self._per_ip = parse(per_ip)
         self._per_page = parse(per_page)
@@ -54,7 +61,8 @@ class DatabaseLimiter:
     async def _over(self, conn: AsyncConnection, key: str, amount: int, width: int) -> bool:
         return await repository.hit_rate_limit(conn, key, width) > amount
 
-    async def flag(self, conn: AsyncConnection, ip: str | None, page_id: int) -> str | None:
+    async def flag(self, conn: AsyncConnection | None, ip: str | None, page_id: int) -> str | None:
+        assert conn is not None, "the database limiter counts in the submission's transaction"
         if secrets.randbelow(1000) == 0:
             await repository.sweep_rate_limits(conn)
         ip_limit, page_limit = self._per_ip, self._per_page

@@ -1,20 +1,35 @@
 """SQL of the public write path: few statements, SQLAlchemy Core, no ORM unit of work.
 
-A signature is three round trips: the supporter upsert (which also serialises concurrent
-submissions of the same person), one data-modifying CTE writing the action, contacts,
-consents, counters and the issued contactRef, and the outbox rows (orgs/outbox/). The
-supporter upsert takes the supporter row's lock, so the CTE that follows (a new snapshot
-under READ COMMITTED) sees every earlier submission of that person: duplicate checks and
-counters stay exact under concurrency without serialisable transactions.
+DESIGN. A signature is one round trip: the server-side function ``intake_write`` (migration
+0011; ``intake_write_row`` plus ``intake_count``) takes ONE jsonb argument (orjson-encoded,
+bytea as base64: one parameter adapted, the statement prepared once per connection) and
+returns jsonb. Python decides everything that needs judgement (validation, the visibility
+rule of orgs/scoping.py, flags, encryption) and the function only writes what it was told:
+the supporter upsert, the action, contacts, consents, contactRef, counters and the outbox
+rows (connectors' deliveries, thank-you or confirmation mail), with double opt-in's
+``waiting``, confirm and doi:asked computed from the supporter's confirmation as read there.
+
+The function is VOLATILE: under READ COMMITTED each statement inside takes a new snapshot,
+so the supporter upsert's row lock (ON CONFLICT DO UPDATE, held until commit) serialises
+concurrent submissions of one person and the statements that follow see every earlier one:
+duplicate checks and counters stay exact without serialisable transactions. The function
+also re-checks that the page and its campaign are live (the page's facts may come from a
+process cache, orgs/intake/pages.py) and writes nothing when not (``refused``).
+
+Counter increments are returned by ``intake_write_row`` and applied by ``intake_count`` in
+(page, metric) order, so a batch of rows (orgs/intake/group.py) applies them once, in one
+lock order. Follow-ups (``add_action``) go through the same function.
 """
 
 from __future__ import annotations
 
-import json
+import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -96,55 +111,6 @@ async def load_page(conn: AsyncConnection, page_id: int) -> IntakePage | None:
         org_title=row["org_title"],
         campaign_title=row["campaign_title"],
     )
-
-
-@dataclass(frozen=True)
-class SupporterRow:
-    id: int
-    confirmation: str
-
-
-_UPSERT_SUPPORTER = text(
-    """
-    INSERT INTO supporter (campaign_id, fingerprint, first_action_page_id, confirmation,
-                           country, testing)
-    VALUES (:campaign_id, :fingerprint, :page_id, 'none', :country, :testing)
-    ON CONFLICT (campaign_id, fingerprint) DO UPDATE
-       SET country = COALESCE(EXCLUDED.country, supporter.country),
-           testing = supporter.testing AND EXCLUDED.testing,
-           erased_at = NULL
-    RETURNING id, confirmation
-    """
-)
-
-
-async def upsert_supporter(
-    conn: AsyncConnection,
-    *,
-    campaign_id: int,
-    fingerprint: bytes,
-    page_id: int,
-    country: str | None,
-    testing: bool,
-) -> SupporterRow:
-    """Create or find the campaign's supporter with this fingerprint, and lock its row.
-
-    The lock (ON CONFLICT DO UPDATE) lasts until commit: a concurrent submission of the
-    same person waits here, then sees this one's rows.
-    """
-    row = (
-        await conn.execute(
-            _UPSERT_SUPPORTER,
-            {
-                "campaign_id": campaign_id,
-                "fingerprint": fingerprint,
-                "page_id": page_id,
-                "country": country,
-                "testing": testing,
-            },
-        )
-    ).one()
-    return SupporterRow(row.id, row.confirmation)
 
 
 @dataclass(frozen=True)
@@ -232,11 +198,12 @@ async def key_used(conn: AsyncConnection, page_id: int, key: str) -> bool:
 
 @dataclass(frozen=True)
 class ActionRow:
-    """Everything one submission writes after the supporter upsert."""
+    """Everything one submission writes: what Python decided (scoping, validation, flags)."""
 
     page: IntakePage
-    supporter_id: int | None  # None: an anonymous follow-up, identified by ``anonymous_ref``
-    anonymous_ref: str | None
+    fingerprint: bytes | None  # a signature: its supporter is upserted by the write
+    supporter_id: int | None  # a follow-up by a ref's holder (its row locked already)
+    anonymous_ref: str | None  # neither: an anonymous follow-up, identified by its ref
     action_type: str
     custom_fields: dict[str, Any]
     source: str | None
@@ -255,13 +222,14 @@ class ActionRow:
     consents: list[tuple[int, str, bool]]  # (org_id, purpose, given)
     consent_version: str | None
     consent_method: str
-    confirm: bool  # start double opt-in (supporter becomes 'confirming')
-    doi_asked: bool  # this signature asks the person to confirm for the first time
+    ask: bool  # a signature: may start double opt-in (the supporter becomes 'confirming')
     recipients: list[int]  # orgs told of this action if they hold a Contact (orgs/scoping.py)
     link_refs: list[str]
     issue_ref: tuple[bytes, str] | None  # (hash, referral code) of the capability to issue
     shard: int
     count_supporter: bool  # a follow-up never adds a supporter to the count
+    mails: bool  # plan the thank-you or double opt-in mail (signatures)
+    thank_you: bool  # the page sends a thank-you mail and the caller wants it
 
 
 @dataclass(frozen=True)
@@ -269,155 +237,17 @@ class WriteResult:
     action_id: int | None  # None: a retry within the window, nothing was written
     dupe_rank: int
     delivery_org_ids: list[int]
+    supporter_id: int | None = None
+    waiting: bool = False  # deliveries held for double opt-in
+    refused: bool = False  # the page or its campaign is not live: nothing was written
 
 
-_PRIOR_SUPPORTER = """
-    SELECT
-      count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
-                         AND a.testing = :testing
-                         AND CAST(:window AS integer) > 0
-                         AND a.custom_fields = CAST(:custom_fields AS jsonb)
-                         AND a.created_at > now() - make_interval(secs => :window)) AS recent,
-      count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
-                         AND a.testing = :testing AND a.flagged IS NULL) AS rank,
-      count(*) FILTER (WHERE a.action_type = :action_type AND a.testing = :testing
-                         AND a.flagged IS NULL) AS campaign_rank,
-      count(*) FILTER (WHERE NOT a.testing AND a.flagged IS NULL) AS counted_before
-    FROM action a WHERE a.supporter_id = :supporter_id
-"""
-
-_PRIOR_ANONYMOUS = """
-    SELECT
-      count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
-                         AND a.testing = :testing
-                         AND CAST(:window AS integer) > 0
-                         AND a.custom_fields = CAST(:custom_fields AS jsonb)
-                         AND a.created_at > now() - make_interval(secs => :window)) AS recent,
-      count(*) FILTER (WHERE a.action_page_id = :page_id AND a.action_type = :action_type
-                         AND a.testing = :testing AND a.flagged IS NULL) AS rank,
-      count(*) FILTER (WHERE a.action_type = :action_type AND a.testing = :testing
-                         AND a.flagged IS NULL) AS campaign_rank,
-      1 AS counted_before
-    FROM action a WHERE a.ref = :anonymous_ref AND a.campaign_id = :campaign_id
-      AND a.supporter_id IS NULL
-"""
-
-_WRITE = """
-WITH prior AS ({prior}),
-keyed AS (
-  SELECT 1 FROM action
-  WHERE CAST(:idempotency_key AS text) IS NOT NULL
-    AND action_page_id = :page_id AND idempotency_key = :idempotency_key
-),
-referrer AS (
-  SELECT id, supporter_id, action_id FROM contact_ref
-  WHERE CAST(:referral_code AS text) IS NOT NULL AND referral_code = :referral_code
-    AND campaign_id = :campaign_id
-    AND supporter_id IS DISTINCT FROM CAST(:supporter_id AS bigint)
-),
-ins AS (
-  INSERT INTO action (org_id, campaign_id, action_page_id, supporter_id, action_type,
-                      custom_fields, source, medium, tracking_campaign, content, location,
-                      referrer_host, referred_by_supporter_id, referred_by_ref_id, ref,
-                      dupe_rank, testing, flagged, idempotency_key, country, new_supporter,
-                      referral_generation)
-  SELECT :org_id, :campaign_id, :page_id, :supporter_id, :action_type,
-         CAST(:custom_fields AS jsonb), :source, :medium, :tracking_campaign, :content,
-         :location, :referrer_host, (SELECT supporter_id FROM referrer LIMIT 1),
-         (SELECT id FROM referrer LIMIT 1), :anonymous_ref,
-         prior.rank, :testing, :flagged, :idempotency_key, :country,
-         prior.counted_before = 0 AND :count_supporter AND :counted,
-         CASE WHEN EXISTS (SELECT 1 FROM referrer)
-              THEN 1 + COALESCE((SELECT ra.referral_generation FROM action ra
-                                 WHERE ra.id = (SELECT action_id FROM referrer LIMIT 1)), 0)
-              ELSE 0 END
-  FROM prior
-  WHERE prior.recent = 0 AND NOT EXISTS (SELECT 1 FROM keyed)
-  ON CONFLICT (action_page_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING id, dupe_rank
-),
-contacts AS (
-  INSERT INTO contact (supporter_id, org_id, scope, payload, ref)
-  SELECT :supporter_id, c.org_id, c.scope, c.payload, c.ref
-  FROM ins, unnest(CAST(:contact_orgs AS bigint[]), CAST(:contact_scopes AS text[]),
-                   CAST(:contact_payloads AS bytea[]), CAST(:contact_refs AS text[]))
-       AS c(org_id, scope, payload, ref)
-  ON CONFLICT (supporter_id, org_id) DO UPDATE
-     SET payload = CASE WHEN contact.scope = 'full' AND EXCLUDED.scope = 'delivery'
-                        THEN contact.payload ELSE EXCLUDED.payload END,
-         scope = CASE WHEN contact.scope = 'full' THEN 'full' ELSE EXCLUDED.scope END,
-         updated_at = now(),
-         disabled_at = NULL
-  RETURNING org_id
-),
-consents AS (
-  INSERT INTO consent (supporter_id, org_id, action_page_id, action_id, purpose, given,
-                       wording_version, method)
-  SELECT :supporter_id, c.org_id, :page_id, ins.id, c.purpose, c.given, :consent_version,
-         :consent_method
-  FROM ins, unnest(CAST(:consent_orgs AS bigint[]), CAST(:consent_purposes AS text[]),
-                   CAST(:consent_given AS boolean[])) AS c(org_id, purpose, given)
-),
-confirm AS (
-  UPDATE supporter SET confirmation = 'confirming'
-  WHERE :confirm AND id = :supporter_id AND confirmation IN ('none', 'rejected')
-    AND EXISTS (SELECT 1 FROM ins)
-),
-issued AS (
-  INSERT INTO contact_ref (ref_hash, supporter_id, org_id, campaign_id, action_page_id,
-                           action_id, referral_code)
-  SELECT CAST(:ref_hash AS bytea), :supporter_id, :org_id, :campaign_id, :page_id,
-         (SELECT id FROM ins), :new_referral_code
-  WHERE CAST(:ref_hash AS bytea) IS NOT NULL
-),
-linked AS (
-  UPDATE action SET supporter_id = :supporter_id
-  WHERE cardinality(CAST(:link_refs AS text[])) > 0 AND campaign_id = :campaign_id
-    AND org_id = :org_id AND supporter_id IS NULL AND ref = ANY(CAST(:link_refs AS text[]))
-),
-queued AS (
-  INSERT INTO stat_queue (action_id, campaign_id) SELECT id, :campaign_id FROM ins
-),
-counters AS (
-  INSERT INTO stat_counter (action_page_id, metric, campaign_id, value)
-  SELECT :page_id, m.metric, :campaign_id, 1
-  FROM ins CROSS JOIN prior CROSS JOIN LATERAL (VALUES
-      ('actions:' || :action_type || '|' || :shard, ins.dupe_rank = 0),
-      ('cactions:' || :action_type || '|' || :shard, prior.campaign_rank = 0),
-      ('supporters|' || :shard, prior.counted_before = 0 AND :count_supporter),
-      ('country:' || COALESCE(:country, '') || '|' || :shard,
-       prior.counted_before = 0 AND :count_supporter AND CAST(:country AS text) IS NOT NULL),
-      ('doi:asked|' || :shard, :doi_asked)
-  ) AS m(metric, wanted)
-  WHERE m.wanted AND :counted
-  ON CONFLICT (action_page_id, metric) DO UPDATE SET value = stat_counter.value + 1
-)
-SELECT (SELECT id FROM ins) AS action_id,
-       (SELECT dupe_rank FROM ins) AS dupe_rank,
-       ARRAY(SELECT org_id FROM contacts
-             UNION
-             SELECT org_id FROM contact
-             WHERE supporter_id = :supporter_id AND disabled_at IS NULL
-               AND org_id = ANY(CAST(:recipients AS bigint[]))) AS delivery_orgs
-"""
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
 
 
-def _compact(sql: str) -> str:
-    """One-line SQL: under psycopg's 4 KB limit for caching the parsed query (measured: the
-    multi-line text cost about 0.5 ms of parsing per signature)."""
-    return " ".join(sql.split())
-
-
-_WRITE_SUPPORTER = text(_compact(_WRITE.format(prior=_PRIOR_SUPPORTER)))
-_WRITE_ANONYMOUS = text(_compact(_WRITE.format(prior=_PRIOR_ANONYMOUS)))
-
-
-async def write_action(conn: AsyncConnection, row: ActionRow) -> WriteResult:
-    """Write the action and what goes with it in one statement (see the module docstring).
-
-    Nothing is written when the same person (or anonymous ref) took the same action on the
-    same page within the window, or when the idempotency key was already used on the page.
-    """
+def write_params(row: ActionRow) -> dict[str, Any]:
+    """The one jsonb argument of ``intake_write_row`` (bytea as base64)."""
     page = row.page
     params: dict[str, Any] = {
         "page_id": page.id,
@@ -426,7 +256,7 @@ async def write_action(conn: AsyncConnection, row: ActionRow) -> WriteResult:
         "supporter_id": row.supporter_id,
         "anonymous_ref": row.anonymous_ref,
         "action_type": row.action_type,
-        "custom_fields": json.dumps(row.custom_fields, separators=(",", ":")),
+        "custom_fields": row.custom_fields,
         "source": row.source,
         "medium": row.medium,
         "tracking_campaign": row.tracking_campaign,
@@ -439,32 +269,79 @@ async def write_action(conn: AsyncConnection, row: ActionRow) -> WriteResult:
         "idempotency_key": row.idempotency_key,
         "window": row.window_seconds,
         "country": row.country,
-        "contact_orgs": [c[0] for c in row.contacts],
-        "contact_scopes": [c[1] for c in row.contacts],
-        "contact_payloads": [c[2] for c in row.contacts],
-        "contact_refs": [c[3] for c in row.contacts],
-        "consent_orgs": [c[0] for c in row.consents],
-        "consent_purposes": [c[1] for c in row.consents],
-        "consent_given": [c[2] for c in row.consents],
+        "contacts": [[o, scope, _b64(payload), ref] for o, scope, payload, ref in row.contacts],
+        "consents": [list(c) for c in row.consents],
         "consent_version": row.consent_version,
         "consent_method": row.consent_method,
-        "confirm": row.confirm,
-        "doi_asked": row.doi_asked,
+        "double_opt_in": page.double_opt_in,
+        "ask": row.ask,
         "recipients": row.recipients,
         "link_refs": row.link_refs,
-        "ref_hash": row.issue_ref[0] if row.issue_ref else None,
+        "ref_hash": _b64(row.issue_ref[0]) if row.issue_ref else None,
         "new_referral_code": row.issue_ref[1] if row.issue_ref else None,
         "shard": str(row.shard),
-        "counted": not row.testing and row.flagged is None,
         "count_supporter": row.count_supporter,
+        "mails": row.mails,
+        "thank_you": row.thank_you,
     }
-    statement = _WRITE_SUPPORTER if row.supporter_id is not None else _WRITE_ANONYMOUS
-    result = (await conn.execute(statement, params)).one()
+    if row.fingerprint is not None:
+        params["fingerprint"] = _b64(row.fingerprint)
+    return params
+
+
+def read_result(value: dict[str, Any]) -> WriteResult:
+    """A ``WriteResult`` from what ``intake_write_row`` returned."""
+    if value.get("refused"):
+        return WriteResult(None, 0, [], refused=True)
     return WriteResult(
-        action_id=result.action_id,
-        dupe_rank=result.dupe_rank or 0,
-        delivery_org_ids=sorted(result.delivery_orgs or []),
+        action_id=value.get("action_id"),
+        dupe_rank=value.get("dupe_rank") or 0,
+        delivery_org_ids=sorted(value.get("delivery_orgs") or []),
+        supporter_id=value.get("supporter_id"),
+        waiting=bool(value.get("waiting")),
     )
+
+
+T = TypeVar("T")
+
+
+async def on_driver(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``call`` with the psycopg connection under ``conn``, in its transaction.
+
+    A request session's shared connection (hub.db.SerialConnection) is used in its turn
+    (its ``serial``), like every statement sent through it.
+    """
+
+    async def run() -> T:
+        raw = await AsyncConnection.get_raw_connection(conn)
+        return await call(raw.driver_connection)
+
+    serial = getattr(conn, "serial", None)
+    if serial is not None:
+        return await serial.run(run)  # type: ignore[no-any-return]
+    return await run()
+
+
+_CALL = "SELECT CAST(intake_write(CAST(%s AS jsonb)) AS text)"
+
+
+async def write_action(conn: AsyncConnection, row: ActionRow) -> WriteResult:
+    """Write a submission in one round trip: the server-side ``intake_write`` (migration
+    0011) upserts the supporter, writes the action, contacts, consents, contactRef, counters
+    and outbox rows (see the module docstring).
+
+    Nothing is written when the same person (or anonymous ref) took the same action on the
+    same page within the window, when the idempotency key was already used on the page, or
+    when the page or its campaign is no longer live (``refused``).
+    """
+    argument = orjson.dumps(write_params(row)).decode()
+
+    async def call(driver: Any) -> str:
+        cursor = await driver.execute(_CALL, (argument,), prepare=True)
+        found = await cursor.fetchone()
+        return str(found[0])
+
+    return read_result(orjson.loads(await on_driver(conn, call)))
 
 
 _LINK = text(

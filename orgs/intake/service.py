@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orgs.crypto import Keyring
 from orgs.intake import altcha, repository
 from orgs.intake.abuse import Limiter
+from orgs.intake.group import BatchFailed, GroupCommit
 from orgs.intake.pages import PageCache
-from orgs.intake.repository import IntakePage, IssuedRef, SupporterRow
+from orgs.intake.repository import IntakePage, IssuedRef
 from orgs.intake.validation import (
     Code,
+    Signature,
     TrackingData,
+    not_recorded,
     page_error,
     validate_follow_up,
     validate_link_refs,
@@ -34,18 +39,17 @@ from orgs.intake.validation import (
 )
 from orgs.models import (
     CampaignStatus,
-    ConfirmationStatus,
     ConsentMethod,
-    DeliveryEvent,
     PageStatus,
     TargetMessageKind,
     utcnow,
 )
-from orgs.outbox.repository import plan_deliveries, plan_mail
 from orgs.scoping import grants, mask_contact, ref_reaches
 from orgs.targets import intake as targets
 from orgs.targets import render
 from orgs.targets import repository as target_repository
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_WINDOW_SECONDS = 300
 DEFAULT_REF_TTL_SECONDS = 30 * 24 * 3600
@@ -180,7 +184,7 @@ def _key(meta: RequestMeta) -> str | None:
 
 
 async def _flag(
-    conn: AsyncConnection, options: IntakeOptions, meta: RequestMeta, page: IntakePage
+    conn: AsyncConnection | None, options: IntakeOptions, meta: RequestMeta, page: IntakePage
 ) -> str | None:
     if meta.flagged:
         return meta.flagged
@@ -226,6 +230,50 @@ async def add_action_contact(
     ``thank_you=False`` plans no thank-you mail (an OSDI client's own autoresponse); a
     double opt-in confirmation is mailed all the same.
     """
+    submission: dict[str, Any] = {
+        "action": action,
+        "contact": contact,
+        "privacy": privacy,
+        "tracking": tracking,
+        "contact_ref": contact_ref,
+        "meta": meta,
+        "thank_you": thank_you,
+    }
+    try:
+        return await _add_action_contact(conn, options, page_id, **submission)
+    except _StalePage:
+        return await _uncached(_add_action_contact, conn, options, page_id, submission)
+
+
+async def _uncached(
+    call: Callable[..., Awaitable[Receipt]],
+    conn: AsyncConnection,
+    options: IntakeOptions,
+    page_id: int,
+    submission: dict[str, Any],
+) -> Receipt:
+    """A submission again, with the page's facts read afresh (its cached copy was stale)."""
+    if options.pages is None:
+        raise page_error(Code.PAGE_NOT_FOUND) from None  # it changed as we wrote: gone
+    try:
+        return await call(conn, replace(options, pages=None), page_id, **submission)
+    except _StalePage:
+        raise page_error(Code.PAGE_NOT_FOUND) from None
+
+
+async def _add_action_contact(
+    conn: AsyncConnection,
+    options: IntakeOptions,
+    page_id: int,
+    *,
+    action: dict[str, Any],
+    contact: dict[str, Any],
+    privacy: dict[str, Any] | None,
+    tracking: dict[str, Any] | None,
+    contact_ref: str | None,
+    meta: RequestMeta | None,
+    thank_you: bool,
+) -> Receipt:
     meta = meta or RequestMeta()
     page = await live_page(conn, page_id, options.pages)
     check_origin(page, options, meta)
@@ -242,23 +290,56 @@ async def add_action_contact(
     signer = " ".join(n for n in (signature.contact.first_name, signature.contact.last_name) if n)
     mailto = _mailto(prepared, signer)
     flagged = await _flag(conn, options, meta, page)
-    first_name = signature.contact.first_name
-    new_ref, referral_code = _new_ref()
-    key = _key(meta)
-    keyring = options.keyring
-    fingerprint = keyring.fingerprint(signature.contact.email)
-    if key is not None and await repository.reissue_for_key(
-        conn, page.id, key, fingerprint, hash_ref(new_ref), referral_code
+    signing = _signing(options, page, signature, meta, flagged, mailto, thank_you)
+    row = signing.row
+    if (
+        row.idempotency_key is not None
+        and row.fingerprint is not None
+        and row.issue_ref is not None
+        and await repository.reissue_for_key(
+            conn, page.id, row.idempotency_key, row.fingerprint, *row.issue_ref
+        )
     ):
-        return Receipt(new_ref, first_name, referral_code, mailto=mailto)
-    supporter = await repository.upsert_supporter(
-        conn,
-        campaign_id=page.campaign_id,
-        fingerprint=fingerprint,
-        page_id=page.id,
-        country=signature.contact.address.country,
-        testing=signature.action.testing,
-    )
+        return signing.receipt
+    result = await _write(conn, options, row)
+    if result.action_id is not None and flagged is None and prepared is not None:
+        assert result.supporter_id is not None
+        await targets.plan(
+            conn,
+            options.keyring,
+            prepared,
+            org_id=page.org_id,
+            campaign_id=page.campaign_id,
+            supporter_id=result.supporter_id,
+            action_id=result.action_id,
+            testing=signature.action.testing,
+            waiting=result.waiting,
+            clock=options.clock,
+        )
+    return replace(signing.receipt, action_id=result.action_id, flagged=flagged)
+
+
+@dataclass(frozen=True)
+class _Signing:
+    """A validated signature, ready to write: its row and the answer it will get."""
+
+    row: repository.ActionRow
+    receipt: Receipt  # without the action written (a key's replay answers this as is)
+
+
+def _signing(
+    options: IntakeOptions,
+    page: IntakePage,
+    signature: Signature,
+    meta: RequestMeta,
+    flagged: str | None,
+    mailto: str | None,
+    thank_you: bool,
+) -> _Signing:
+    """What a signature writes: the visibility rule's copies and consents (orgs/scoping.py),
+    encrypted, and a fresh capability; nothing here touches the database."""
+    new_ref, referral_code = _new_ref()
+    keyring = options.keyring
     given = grants(
         page_org_id=page.org_id,
         lead_org_id=page.lead_org_id,
@@ -276,64 +357,112 @@ async def add_action_contact(
         for org_id, scope in sorted(given.contacts.items())
     ]
     consents = [(org_id, purpose.value, ok) for org_id, purpose, ok in given.consents]
-    waiting = page.double_opt_in and supporter.confirmation != ConfirmationStatus.CONFIRMED
     source, medium, host = _tracking_columns(signature.tracking, meta)
-    result = await repository.write_action(
-        conn,
-        repository.ActionRow(
-            page=page,
-            supporter_id=supporter.id,
-            anonymous_ref=None,
-            action_type=signature.action.action_type,
-            custom_fields=signature.action.custom_fields,
-            source=source,
-            medium=medium,
-            tracking_campaign=signature.tracking.campaign,
-            content=signature.tracking.content,
-            location=signature.tracking.location,
-            referrer_host=host,
-            referral_code=signature.tracking.referral_code,
-            testing=signature.action.testing,
-            flagged=flagged,
-            idempotency_key=key,
-            window_seconds=options.window_seconds,
-            country=signature.contact.address.country,
-            contacts=contacts,
-            consents=consents,
-            consent_version=signature.consent.version or page.consent_version,
-            consent_method=(
-                ConsentMethod.DOUBLE if page.double_opt_in else ConsentMethod.SINGLE
-            ).value,
-            confirm=waiting and flagged is None,
-            doi_asked=waiting
-            and flagged is None
-            and not signature.action.testing
-            and supporter.confirmation in (ConfirmationStatus.NONE, ConfirmationStatus.REJECTED),
-            recipients=given.recipients,
-            link_refs=[signature.link_ref] if signature.link_ref else [],
-            issue_ref=(hash_ref(new_ref), referral_code),
-            shard=secrets.randbelow(repository.COUNTER_SHARDS),
-            count_supporter=True,
-        ),
+    row = repository.ActionRow(
+        page=page,
+        fingerprint=keyring.fingerprint(signature.contact.email),
+        supporter_id=None,
+        anonymous_ref=None,
+        action_type=signature.action.action_type,
+        custom_fields=signature.action.custom_fields,
+        source=source,
+        medium=medium,
+        tracking_campaign=signature.tracking.campaign,
+        content=signature.tracking.content,
+        location=signature.tracking.location,
+        referrer_host=host,
+        referral_code=signature.tracking.referral_code,
+        testing=signature.action.testing,
+        flagged=flagged,
+        idempotency_key=_key(meta),
+        window_seconds=options.window_seconds,
+        country=signature.contact.address.country,
+        contacts=contacts,
+        consents=consents,
+        consent_version=signature.consent.version or page.consent_version,
+        consent_method=(ConsentMethod.DOUBLE if page.double_opt_in else ConsentMethod.SINGLE).value,
+        ask=True,
+        recipients=given.recipients,
+        link_refs=[signature.link_ref] if signature.link_ref else [],
+        issue_ref=(hash_ref(new_ref), referral_code),
+        shard=secrets.randbelow(repository.COUNTER_SHARDS),
+        count_supporter=True,
+        mails=True,
+        thank_you=page.thank_you_email and thank_you,
     )
-    if result.action_id is not None and flagged is None:
-        await _plan_outbox(
-            conn, page, supporter, result, waiting=waiting, mails=True, thank_you=thank_you
+    receipt = Receipt(new_ref, signature.contact.first_name, referral_code, mailto=mailto)
+    return _Signing(row, receipt)
+
+
+async def sign_grouped(
+    group: GroupCommit,
+    connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
+    options: IntakeOptions,
+    page_id: int,
+    *,
+    action: dict[str, Any],
+    contact: dict[str, Any],
+    privacy: dict[str, Any] | None,
+    tracking: dict[str, Any] | None = None,
+    meta: RequestMeta | None = None,
+) -> Receipt | None:
+    """A signature written in the process's next batch (orgs/intake/group.py), answered once
+    that batch has committed; the same guarantees and answers as :func:`add_action_contact`.
+
+    None when the signature needs a connection before its write (its page's facts not
+    cached, an Idempotency-Key, a message to targets, the database rate limiter): the caller
+    then takes the normal path. ``connect`` opens a transaction of the normal path: for an
+    answer needing the database (a page found closed) and for writing the row alone when
+    its batch failed (deadlock, connection lost): nothing accepted is lost, nothing written
+    twice.
+    """
+    meta = meta or RequestMeta()
+    page = options.pages.get(page_id) if options.pages is not None else None
+    if (
+        page is None
+        or _key(meta) is not None
+        or action.get("mtt") is not None
+        or (options.limiter is not None and options.limiter.needs_connection)
+    ):
+        return None
+    check_origin(page, options, meta)
+    signature = validate_signature(
+        action=action,
+        contact=contact,
+        privacy=privacy,
+        tracking=tracking,
+        contact_ref=None,
+        known_versions=page.consent_versions,
+    )
+    if signature.action.mtt is not None:
+        return None
+    flagged = await _flag(None, options, meta, page)
+    signing = _signing(options, page, signature, meta, flagged, None, True)
+    try:
+        answer: dict[str, Any] | None = await group.write(repository.write_params(signing.row))
+    except BatchFailed:
+        answer = None
+    if answer is not None and "error" in answer and not str(answer["error"]).startswith("40"):
+        log.warning(
+            "intake_row_failed",
+            page_id=page_id,
+            sqlstate=answer["error"],
+            constraint=answer.get("constraint"),
         )
-        if prepared is not None:
-            await targets.plan(
-                conn,
-                keyring,
-                prepared,
-                org_id=page.org_id,
-                campaign_id=page.campaign_id,
-                supporter_id=supporter.id,
-                action_id=result.action_id,
-                testing=signature.action.testing,
-                waiting=waiting,
-                clock=options.clock,
-            )
-    return Receipt(new_ref, first_name, referral_code, result.action_id, flagged, mailto)
+        raise not_recorded()
+    try:
+        if answer is None or "error" in answer:
+            # the batch failed as a whole, or this row lost a deadlock: alone, as normally
+            async with connect() as conn:
+                result = await _write(conn, options, signing.row)
+        else:
+            result = repository.read_result(answer)
+            if result.refused:
+                async with connect() as conn:
+                    await refused(conn, options, page_id)
+    except _StalePage:
+        return None  # the cached facts were stale: the normal path reads them afresh
+    return replace(signing.receipt, action_id=result.action_id, flagged=flagged)
 
 
 def _mailto(prepared: targets.Prepared | None, signer: str) -> str | None:
@@ -345,39 +474,28 @@ def _mailto(prepared: targets.Prepared | None, signer: str) -> str | None:
     return render.mailto(emails, prepared.text, names, signer)
 
 
-async def _plan_outbox(
-    conn: AsyncConnection,
-    page: IntakePage,
-    supporter: SupporterRow,
-    result: repository.WriteResult,
-    *,
-    waiting: bool,
-    mails: bool,
-    thank_you: bool = True,
-) -> None:
-    await plan_deliveries(
-        conn,
-        event=DeliveryEvent.ACTION_CREATED,
-        org_ids=result.delivery_org_ids,
-        supporter_id=supporter.id,
-        action_id=result.action_id,
-        waiting=waiting,
-    )
-    if not mails:
-        return
-    if waiting:
-        event = DeliveryEvent.CONFIRMATION_MAIL
-    elif page.thank_you_email and thank_you:
-        event = DeliveryEvent.THANK_YOU_MAIL
-    else:
-        return
-    await plan_mail(
-        conn,
-        event=event,
-        org_id=page.org_id,
-        supporter_id=supporter.id,
-        action_id=result.action_id,
-    )
+class _StalePage(Exception):
+    """The write refused a page its cached facts said was live, and it is live after all
+    (the cached facts are older than a change): the submission is made again, uncached."""
+
+
+async def _write(
+    conn: AsyncConnection, options: IntakeOptions, row: repository.ActionRow
+) -> repository.WriteResult:
+    """One round trip (orgs/intake/repository.py); a page found not live is refused at once
+    with the error a fresh load gives (PAGE_CLOSED or PAGE_NOT_FOUND)."""
+    result = await repository.write_action(conn, row)
+    if result.refused:
+        await refused(conn, options, row.page.id)
+    return result
+
+
+async def refused(conn: AsyncConnection, options: IntakeOptions, page_id: int) -> NoReturn:
+    """The write found the page or its campaign not live: the error of a fresh load."""
+    if options.pages is not None:
+        options.pages.forget(page_id)
+    await live_page(conn, page_id)  # raises PAGE_CLOSED or PAGE_NOT_FOUND
+    raise _StalePage()
 
 
 async def add_action(
@@ -399,6 +517,28 @@ async def add_action(
     when they sign (``contactRef`` of addActionContact, or linkActions). The answer does not
     reveal which case applied.
     """
+    submission: dict[str, Any] = {
+        "action": action,
+        "contact_ref": contact_ref,
+        "tracking": tracking,
+        "meta": meta,
+    }
+    try:
+        return await _add_action(conn, options, page_id, **submission)
+    except _StalePage:
+        return await _uncached(_add_action, conn, options, page_id, submission)
+
+
+async def _add_action(
+    conn: AsyncConnection,
+    options: IntakeOptions,
+    page_id: int,
+    *,
+    action: dict[str, Any],
+    contact_ref: str,
+    tracking: dict[str, Any] | None,
+    meta: RequestMeta | None,
+) -> Receipt:
     meta = meta or RequestMeta()
     page = await live_page(conn, page_id, options.pages)
     check_origin(page, options, meta)
@@ -419,10 +559,12 @@ async def add_action(
         postcode = await _signed_postcode(conn, options.keyring, holder.supporter_id, page)
         targets.check_postcode(prepared, postcode, missing=None)
     source, medium, host = _tracking_columns(follow_up.tracking, meta)
-    result = await repository.write_action(
+    result = await _write(
         conn,
+        options,
         repository.ActionRow(
             page=page,
+            fingerprint=None,
             supporter_id=holder.supporter_id if holder else None,
             anonymous_ref=None if refs else follow_up.contact_ref,
             action_type=follow_up.action.action_type,
@@ -443,32 +585,30 @@ async def add_action(
             consents=[],
             consent_version=page.consent_version,
             consent_method=ConsentMethod.SINGLE.value,
-            confirm=False,
-            doi_asked=False,
+            ask=False,
             recipients=[page.org_id],
             link_refs=[],
             issue_ref=None,
             shard=secrets.randbelow(repository.COUNTER_SHARDS),
             count_supporter=False,
+            mails=False,
+            thank_you=False,
         ),
     )
-    if holder is not None and result.action_id is not None and flagged is None:
-        waiting = page.double_opt_in and holder.confirmation != ConfirmationStatus.CONFIRMED
-        supporter = SupporterRow(holder.supporter_id, holder.confirmation)
-        await _plan_outbox(conn, page, supporter, result, waiting=waiting, mails=False)
-        if prepared is not None:
-            await targets.plan(
-                conn,
-                options.keyring,
-                prepared,
-                org_id=page.org_id,
-                campaign_id=page.campaign_id,
-                supporter_id=holder.supporter_id,
-                action_id=result.action_id,
-                testing=follow_up.action.testing,
-                waiting=waiting,
-                clock=options.clock,
-            )
+    written = holder is not None and result.action_id is not None and flagged is None
+    if written and holder is not None and result.action_id is not None and prepared is not None:
+        await targets.plan(
+            conn,
+            options.keyring,
+            prepared,
+            org_id=page.org_id,
+            campaign_id=page.campaign_id,
+            supporter_id=holder.supporter_id,
+            action_id=result.action_id,
+            testing=follow_up.action.testing,
+            waiting=result.waiting,
+            clock=options.clock,
+        )
     return Receipt(
         follow_up.contact_ref,
         None,

@@ -116,6 +116,7 @@ class Code(StrEnum):
     PAGE_CLOSED = "PAGE_CLOSED"
     ORIGIN_NOT_ALLOWED = "ORIGIN_NOT_ALLOWED"
     UNKNOWN_TARGET = "UNKNOWN_TARGET"
+    NOT_RECORDED = "NOT_RECORDED"  # the database refused the row (group commit): try again
 
 
 @dataclass(frozen=True)
@@ -628,3 +629,11 @@ def page_error(code: Code) -> IntakeValidationError:
     }
     message = messages.get(code, "No such action page")
     return IntakeValidationError([FieldError(("actionPageId",), code, message)])
+
+
+def not_recorded() -> IntakeValidationError:
+    """A signature the database refused when written with others (orgs/intake/group.py):
+    nothing of it was written; the others were. No value of the row is named."""
+    return IntakeValidationError(
+        [FieldError((), Code.NOT_RECORDED, "The signature could not be recorded; try again")]
+    )

@@ -11,9 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from hub.embedded import libpq_url
-from orgs.intake import pages
+from orgs.crypto import Keyring
+from orgs.intake import pages, service
 from orgs.intake.pages import PageCache
-from orgs.intake.service import live_page
+from orgs.intake.repository import campaign_counts
+from orgs.intake.service import IntakeOptions, live_page
+from orgs.intake.validation import IntakeValidationError
 from orgs.models import Campaign
 from tests import factories as f
 
@@ -51,7 +54,9 @@ async def _page(engine: AsyncEngine) -> tuple[int, int, int]:
         campaign = await f.make_campaign(session, lead)
         page = await f.make_page(session, lead, campaign)
         await session.commit()
-        assert page.id is not None and campaign.id is not None and lead.id is not None
+        assert page.id is not None
+        assert campaign.id is not None
+        assert lead.id is not None
         return page.id, campaign.id, lead.id
 
 
@@ -83,14 +88,16 @@ class TestInvalidation:
         page_id, _, _ = await _page(engine)
         await _cached(engine, cache, page_id)
         cached = cache.get(page_id)
-        assert cached is not None and not cached.double_opt_in
+        assert cached is not None
+        assert not cached.double_opt_in
         # when
         await _run(engine, "UPDATE action_page SET double_opt_in = true WHERE id = :id", id=page_id)
         # then: dropped, and the next load sees the change
         await _until(lambda: cache.get(page_id) is None)
         await _cached(engine, cache, page_id)
         again = cache.get(page_id)
-        assert again is not None and again.double_opt_in
+        assert again is not None
+        assert again.double_opt_in
 
     @pytest.mark.parametrize(
         "change",
@@ -165,3 +172,63 @@ class TestListener:
         await _until(lambda: cache.generation > generation and cache.listening)
         assert cache.get(page_id) is None
         await _cached(engine, cache, page_id)
+
+
+def _signature(email: str) -> dict[str, object]:
+    return {
+        "action": {"actionType": "petition"},
+        "contact": {"firstName": "Ada", "email": email, "address": {"country": "FR"}},
+        "privacy": {"optIn": True},
+    }
+
+
+class TestWritesWithACachedPage:
+    @pytest.mark.parametrize(
+        ("change", "code"),
+        [
+            ("UPDATE action_page SET status = 'closed' WHERE id = :page", "PAGE_CLOSED"),
+            ("UPDATE action_page SET status = 'paused' WHERE id = :page", "PAGE_NOT_FOUND"),
+            ("UPDATE campaign SET status = 'closed' WHERE id = :campaign", "PAGE_CLOSED"),
+            ("UPDATE campaign SET ends_at = now() WHERE id = :campaign", "PAGE_CLOSED"),
+        ],
+    )
+    async def test_a_page_closed_a_moment_ago_is_refused_at_once(
+        self, engine: AsyncEngine, cache: PageCache, keyring: Keyring, change: str, code: str
+    ) -> None:
+        # given: the page's facts cached, and its listener held up (no notification yet)
+        page_id, campaign_id, _ = await _page(engine)
+        await _cached(engine, cache, page_id)
+        options = IntakeOptions(keyring=keyring, pages=cache)
+        cache.invalidate = lambda payload: None  # type: ignore[method-assign]
+        await _run(engine, change, page=page_id, campaign=campaign_id)
+        assert cache.get(page_id) is not None
+        # when
+        with pytest.raises(IntakeValidationError) as refused:
+            async with engine.begin() as conn:
+                await service.add_action_contact(
+                    conn, options, page_id, **_signature("late@example.net")
+                )
+        # then: refused with the error of a fresh load, nothing written, the copy dropped
+        assert [e.code.value for e in refused.value.errors] == [code]
+        async with engine.connect() as conn:
+            written = (await conn.execute(text("SELECT count(*) FROM supporter"))).scalar()
+        assert written == 0
+        assert cache.get(page_id) is None
+
+    async def test_signatures_on_a_cached_page_are_written(
+        self, engine: AsyncEngine, cache: PageCache, keyring: Keyring
+    ) -> None:
+        # given
+        page_id, campaign_id, _ = await _page(engine)
+        await _cached(engine, cache, page_id)
+        options = IntakeOptions(keyring=keyring, pages=cache)
+        # when
+        for i in range(3):
+            async with engine.begin() as conn:
+                await service.add_action_contact(
+                    conn, options, page_id, **_signature(f"s{i}@example.net")
+                )
+        # then
+        async with engine.connect() as conn:
+            counts = await campaign_counts(conn, campaign_id)
+        assert counts.supporters == 3
