@@ -86,7 +86,18 @@ class GroupCommit:
                 self._idle.put_nowait(None)  # connected when first used
         if self._loop is None or self._loop.done():
             self._loop = asyncio.create_task(self._gather())
+            self._loop.add_done_callback(self._stopped)
         return self._wake, self._full
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        """The gathering loop ended (closed, or a bug): no request waits forever; those
+        waiting go to the normal path (the next write starts a new loop)."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("intake_group_stopped", error=type(task.exception()).__name__)
+        pending, self._pending = self._pending, []
+        for _, future in pending:
+            if not future.done():
+                future.set_exception(BatchFailed())
 
     async def _gather(self) -> None:
         assert self._wake is not None

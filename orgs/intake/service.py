@@ -5,6 +5,14 @@ for orgs entitled to them; one Consent row per decision actually shown to the pe
 by a keyed fingerprint; retries create nothing; flagged and testing actions are stored but
 never counted, flagged ones never delivered; the outbox rows commit with the action.
 Services never commit: the caller (GraphQL unit of work or the form route) does.
+
+DESIGN (issue 15). A submission is decided here and written in one round trip by the
+server-side function of orgs/intake/repository.py; the page's facts come from the process's
+cache when it holds them (orgs/intake/pages.py), the write re-checking in SQL that the page
+is live. :func:`sign_grouped` hands a widget signature that needs no connection before its
+write to the process's group commit (orgs/intake/group.py) instead of a transaction of its
+own; anything else (an Idempotency-Key, a message to targets, the database rate limiter, a
+page not cached) takes :func:`add_action_contact`, whose answers are the same.
 """
 
 from __future__ import annotations
