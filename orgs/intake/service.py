@@ -247,20 +247,22 @@ async def add_action_contact(
         "meta": meta,
         "thank_you": thank_you,
     }
-    try:
-        return await _add_action_contact(conn, options, page_id, **submission)
-    except _StalePage:
-        return await _uncached(_add_action_contact, conn, options, page_id, submission)
+    return await _fresh_if_stale(_add_action_contact, conn, options, page_id, submission)
 
 
-async def _uncached(
+async def _fresh_if_stale(
     call: Callable[..., Awaitable[Receipt]],
     conn: AsyncConnection,
     options: IntakeOptions,
     page_id: int,
     submission: dict[str, Any],
 ) -> Receipt:
-    """A submission again, with the page's facts read afresh (its cached copy was stale)."""
+    """``call``; made again with the page's facts read afresh when the write found its
+    cached copy stale (nothing was written then)."""
+    try:
+        return await call(conn, options, page_id, **submission)
+    except _StalePage:
+        pass
     if options.pages is None:
         raise page_error(Code.PAGE_NOT_FOUND) from None  # it changed as we wrote: gone
     try:
@@ -531,10 +533,7 @@ async def add_action(
         "tracking": tracking,
         "meta": meta,
     }
-    try:
-        return await _add_action(conn, options, page_id, **submission)
-    except _StalePage:
-        return await _uncached(_add_action, conn, options, page_id, submission)
+    return await _fresh_if_stale(_add_action, conn, options, page_id, submission)
 
 
 async def _add_action(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -232,3 +233,25 @@ class TestWritesWithACachedPage:
         async with engine.connect() as conn:
             counts = await campaign_counts(conn, campaign_id)
         assert counts.supporters == 3
+
+    async def test_stale_facts_of_a_live_page_are_read_again_and_the_signature_written(
+        self, engine: AsyncEngine, cache: PageCache, keyring: Keyring
+    ) -> None:
+        # given: the cached copy names an org the page no longer belongs to (a missed change)
+        page_id, _, _ = await _page(engine)
+        await _cached(engine, cache, page_id)
+        cached = cache.get(page_id)
+        assert cached is not None
+        cache.invalidate = lambda payload: None  # type: ignore[method-assign]
+        cache.put(dataclasses.replace(cached, org_id=cached.org_id + 10**9), cache.generation)
+        options = IntakeOptions(keyring=keyring, pages=cache)
+        # when
+        async with engine.begin() as conn:
+            receipt = await service.add_action_contact(
+                conn, options, page_id, **_signature("moved@example.net")
+            )
+        # then: written once, for the page's real org
+        assert receipt.action_id is not None
+        async with engine.connect() as conn:
+            orgs = (await conn.execute(text("SELECT array_agg(org_id) FROM action"))).scalar()
+        assert orgs == [cached.org_id]
