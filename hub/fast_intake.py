@@ -17,12 +17,12 @@ of every route, so this reads it whole.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -254,9 +254,7 @@ def _errors(field: str, error: IntakeValidationError) -> Response:
 
 
 def _json(content: dict[str, Any]) -> Response:
-    return Response(
-        json.dumps(content, separators=(",", ":")).encode(), media_type="application/json"
-    )
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 def _has_header(scope: Scope, name: bytes) -> bool:
