@@ -320,7 +320,10 @@ def pgbench(
 JSON = {"content-type": "application/json"}
 
 
-def start_hub(url: str, port: int, data_dir: Path, workers: int = 2) -> subprocess.Popen[bytes]:
+def start_hub(
+    url: str, port: int, data_dir: Path, workers: int = 2, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """uvicorn with ``workers`` processes; its output goes to ``log`` when given."""
     env = {
         **os.environ,
         "HUB_DATABASE_URL": url,
@@ -336,7 +339,11 @@ def start_hub(url: str, port: int, data_dir: Path, workers: int = 2) -> subproce
         "--port", str(port), "--workers", str(workers), "--log-level", "warning",
         "--no-access-log",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=env)
+    if log is None:
+        process = subprocess.Popen(command, env=env)
+    else:
+        with log.open("ab") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
@@ -359,6 +366,23 @@ def stop_hub(process: subprocess.Popen[bytes]) -> None:
 
 # every request a new email: wrk's threads share one random seed, and every wrk run starts
 # from it, so the run's token and the thread's number go into the address
+def logged_errors(log: Path) -> tuple[int, str]:
+    """How many errors the hub logged, and the last one's last line (its exception)."""
+    count, last = 0, ""
+    if not log.exists():
+        return 0, ""
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
+            count += 1
+            text = str(entry.get("exception") or entry.get("event") or "").strip()
+            last = text.splitlines()[-1] if text else ""
+    return count, last
+
+
 LUA = """
 local threads = 0
 setup = function(thread)
@@ -697,6 +721,69 @@ def parse() -> Settings:
     )
 
 
+def measure_intake(
+    db: str, base: str, page: int, processes: int, settings: Settings
+) -> dict[str, float]:
+    tag = f"wrk{processes}"
+    wrk(f"{base}/graphql", lua(page, "warm"), 1, settings.connections)  # caches, connections
+    intake = wrk(f"{base}/graphql", lua(page, tag), settings.seconds, settings.connections)
+    intake["written"] = actions_tagged(db, page, tag)
+    print(
+        f"  {intake['rate']:8.0f} req/s  p50 {intake['p50']:.1f} ms"
+        f"  p99 {intake['p99']:.1f} ms  non-2xx {intake['non2xx']:.0f}"
+        f"  actions written {intake['written']:.0f} for {intake['requests']:.0f} answers"
+    )
+    return intake
+
+
+def measure_stats(base: str, page: int, settings: Settings) -> dict[str, float]:
+    variables = quote(json.dumps({"id": page}))
+    stats = wrk(
+        f"{base}/graphql?query={quote(STATS)}&variables={variables}",
+        None,
+        settings.seconds,
+        settings.connections,
+    )
+    print(f"  {stats['rate']:8.0f} req/s  p50 {stats['p50']:.1f} ms  p99 {stats['p99']:.1f} ms")
+    return stats
+
+
+def measure_open_loop(
+    db: str, base: str, page: int, processes: int, settings: Settings
+) -> dict[str, Any] | None:
+    spike = settings.rate * settings.spike_factor
+    half = settings.after_seconds / 2
+    phases = [
+        Phase("steady", settings.rate, settings.seconds),
+        Phase("spike", spike, settings.spike_seconds),
+        Phase("after", settings.rate, half),
+        Phase("settled", settings.rate, settings.after_seconds - half),
+    ]
+    print(
+        f"5. open loop, uvicorn x{processes}: {settings.rate:.0f}/s for {settings.seconds} s,"
+        f" {spike:.0f}/s for {settings.spike_seconds} s, {settings.rate:.0f}/s for"
+        f" {settings.after_seconds} s"
+    )
+    load = run_open_loop(db, base, page, phases)
+    if load is None:
+        return None
+    for phase in load["phases"]:
+        print_phase(phase)
+    print(
+        f"  {load['answered_ok']} answers with a contactRef, {load['lost']} of them without"
+        f" their action row; {load['rows'] - load['answered_ok']} actions written for requests"
+        f" that failed or timed out; {load['unanswered']} unanswered; last answer"
+        f" {load['drain_seconds']:.1f} s after the last request"
+    )
+    print(
+        f"  generator ({load['client']}): send lag p99 {load['send_lag_p99']:.1f} ms,"
+        f" {load['cpu_ms_per_request']:.2f} ms CPU per request"
+    )
+    if load["client"] != "aiohttp":
+        print("  (httpx costs the generator several ms per request: uv run --with aiohttp)")
+    return load
+
+
 def main() -> None:
     settings = parse()
     if shutil.which("wrk") is None:
@@ -738,64 +825,24 @@ def main() -> None:
         main = settings.main_processes
         for processes in settings.processes:
             port = free_port()
-            hub = start_hub(url, port, data_dir, processes)
+            log = data_dir / f"hub-x{processes}.log"
+            hub = start_hub(url, port, data_dir, processes, log)
             base = f"http://127.0.0.1:{port}"
             if same_rows is None:
                 hub_rows = hub_once(db, base, ids["page"])
                 same_rows = hub_rows == raw_rows
                 if not same_rows:
                     print(f"  WARNING: raw statement writes {raw_rows}, a signature {hub_rows}")
-            tag = f"wrk{processes}"
-            wrk(f"{base}/graphql", lua(ids["page"], "warm"), 1, settings.connections)  # warm-up
             print(f"3. addActionContact, uvicorn x{processes}, wrk {settings.connections} conn.")
-            intake = wrk(
-                f"{base}/graphql", lua(ids["page"], tag), settings.seconds, settings.connections
-            )
-            intake["written"] = actions_tagged(db, ids["page"], tag)
-            scaling[processes] = intake
-            print(
-                f"  {intake['rate']:8.0f} req/s  p50 {intake['p50']:.1f} ms"
-                f"  p99 {intake['p99']:.1f} ms  non-2xx {intake['non2xx']:.0f}"
-                f"  actions written {intake['written']:.0f} of {intake['requests']:.0f} answers"
-            )
+            scaling[processes] = measure_intake(db, base, ids["page"], processes, settings)
             if processes == main:
-                spike = settings.rate * settings.spike_factor
-                half = settings.after_seconds / 2
-                phases = [
-                    Phase("steady", settings.rate, settings.seconds),
-                    Phase("spike", spike, settings.spike_seconds),
-                    Phase("after", settings.rate, half),
-                    Phase("settled", settings.rate, settings.after_seconds - half),
-                ]
-                print(
-                    f"4. open loop, uvicorn x{processes}: {settings.rate:.0f}/s for "
-                    f"{settings.seconds} s, {spike:.0f}/s for {settings.spike_seconds} s, "
-                    f"{settings.rate:.0f}/s for {settings.after_seconds} s"
-                )
-                load = run_open_loop(db, base, ids["page"], phases)
-                if load is not None:
-                    for phase in load["phases"]:
-                        print_phase(phase)
-                    print(
-                        f"  answered with a contactRef {load['answered_ok']}, actions written"
-                        f" {load['rows']}, lost {load['lost']}, unanswered {load['unanswered']},"
-                        f" last answer {load['drain_seconds']:.1f} s after the last request;"
-                        f" generator ({load['client']}): send lag p99"
-                        f" {load['send_lag_p99']:.1f} ms,"
-                        f" {load['cpu_ms_per_request']:.2f} ms CPU per request"
-                    )
-                print(f"5. public stats query (GraphQL GET), wrk, uvicorn x{processes}")
-                variables = quote(json.dumps({"id": ids["page"]}))
-                stats = wrk(
-                    f"{base}/graphql?query={quote(STATS)}&variables={variables}",
-                    None,
-                    settings.seconds,
-                    settings.connections,
-                )
-                print(
-                    f"  {stats['rate']:8.0f} req/s  p50 {stats['p50']:.1f} ms"
-                    f"  p99 {stats['p99']:.1f} ms"
-                )
+                print(f"4. public stats query (GraphQL GET), wrk, uvicorn x{processes}")
+                stats = measure_stats(base, ids["page"], settings)
+                load = measure_open_loop(db, base, ids["page"], processes, settings)
+            errors, last = logged_errors(log)
+            scaling[processes]["hub_errors"] = errors
+            if errors:
+                print(f"  the hub (x{processes}) logged {errors} errors; the last: {last}")
             stop_hub(hub)
             hub = None
         summary(settings, raw_conns, raw_rate, bench_conns, bench_rate, scaling, load, stats)
@@ -865,12 +912,17 @@ def summary(
             f"| public stats reads / intake | {reads:.1f}x ({stats['rate']:.0f} req/s) "
             f"| ≥ 5x: {verdict(reads >= 5)} |"
         )
-    print("\n| API processes | req/s | p50 ms | p99 ms | hub/raw | hub/pgbench |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "\n| API processes (wrk, 32 connections) | req/s | p50 ms | p99 ms | hub/raw "
+        "| hub/pgbench | errors logged by the hub |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for processes, run in sorted(scaling.items()):
+        note = " (with the open loop)" if processes == main and load is not None else ""
         print(
             f"| {processes} | {run['rate']:.0f} | {run['p50']:.1f} | {run['p99']:.1f} "
-            f"| {ratio(run['rate'], raw_rate)} | {ratio(run['rate'], bench_rate)} |"
+            f"| {ratio(run['rate'], raw_rate)} | {ratio(run['rate'], bench_rate)} "
+            f"| {run.get('hub_errors', 0):.0f}{note} |"
         )
 
 
