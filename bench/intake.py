@@ -625,14 +625,15 @@ def run_open_loop(
     tag = f"ol-{secrets.token_hex(3)}"
     timeout = 30.0
     with tempfile.TemporaryDirectory(prefix="hub-bench-load-") as folder:
-        spec = {
+        out = Path(folder) / "out.json"
+        spec: dict[str, Any] = {
             "url": f"{base}/graphql",
             "template": template(page, tag),
             "tag": tag,
             "phases": [[p.name, p.rate, p.seconds] for p in phases],
             "connections": connections,
             "timeout": timeout,
-            "out": str(Path(folder) / "out.json"),
+            "out": str(out),
         }
         spec_path = Path(folder) / "spec.json"
         spec_path.write_text(json.dumps(spec))
@@ -646,7 +647,7 @@ def run_open_loop(
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             print(f"  the open-loop generator failed: {exc}")
             return None
-        report: dict[str, Any] = json.loads(Path(spec["out"]).read_text())
+        report: dict[str, Any] = json.loads(out.read_text())
     refs: list[str] = report.pop("refs")
     with psycopg.connect(url, autocommit=True) as conn:
         found = conn.execute(
