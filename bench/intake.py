@@ -760,13 +760,14 @@ def measure_open_loop(
     spike = settings.rate * settings.spike_factor
     half = settings.after_seconds / 2
     phases = [
+        Phase("warm-up", settings.rate, 1),  # opens the generator's connections; not in the summary
         Phase("steady", settings.rate, settings.seconds),
         Phase("spike", spike, settings.spike_seconds),
         Phase("after", settings.rate, half),
         Phase("settled", settings.rate, settings.after_seconds - half),
     ]
     print(
-        f"5. open loop, uvicorn x{processes}: {settings.rate:.0f}/s for {settings.seconds} s,"
+        f"5. open loop, uvicorn x{processes}: {settings.rate:.0f}/s for 1 + {settings.seconds} s,"
         f" {spike:.0f}/s for {settings.spike_seconds} s, {settings.rate:.0f}/s for"
         f" {settings.after_seconds} s"
     )
@@ -891,7 +892,7 @@ def summary(
         )
         print(f"| hub/pgbench | {ratio(hub, bench_rate)} | |")
     if load is not None:
-        steady, spike, after, settled = load["phases"]
+        _, steady, spike, after, settled = load["phases"]
         errors = sum(sum(p["errors"].values()) for p in load["phases"]) + load["unanswered"]
         print(
             f"| p99 at {steady['offered']:.0f}/s offered, constant rate "
