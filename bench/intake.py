@@ -54,6 +54,7 @@ from hub.embedded import EmbeddedPostgres, libpq_url
 from hub.fast_intake import widget_documents
 from hub.migrate import upgrade
 from orgs.crypto import Keyring
+from orgs.intake.repository import COUNTER_SHARDS
 from orgs.intake.service import hash_ref
 from tests.servers import free_port
 
@@ -61,7 +62,6 @@ SECRET = "bench-secret-" + "x" * 32
 SIGN = widget_documents()["M_SIGN"]  # exactly what the hub's widget sends
 STATS = "query($id:Int){actionPage(id:$id){campaign{stats{supporterCount}}}}"
 CONNECTIONS = (1, 4, 8, 16)
-COUNTER_SHARDS = 8  # as orgs/intake/repository.py
 
 # The rows one signature writes through the hub on the bench page (one org, single opt-in,
 # a thank-you mail, no connector): supporter upsert, action, contact, consent, contactRef,
