@@ -178,7 +178,9 @@ BEGIN
     INSERT INTO contact_ref (ref_hash, supporter_id, org_id, campaign_id, action_page_id,
                              action_id, referral_code)
     VALUES (decode(p->>'ref_hash', 'base64'), v_sid, v_org, v_campaign, v_page, v_action,
-            p->>'new_referral_code');
+            p->>'new_referral_code')
+    -- the same row written again (its batch committed, the answer was lost): already issued
+    ON CONFLICT (ref_hash, org_id) DO NOTHING;
   END IF;
 
   IF cardinality(v_link_refs) > 0 THEN

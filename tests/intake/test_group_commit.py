@@ -21,10 +21,10 @@ from hub.fast_intake import widget_documents
 from hub.settings import Settings
 from orgs.crypto import Keyring
 from orgs.intake import service
-from orgs.intake.group import GroupCommit
+from orgs.intake.group import BatchFailed, GroupCommit
 from orgs.intake.pages import PageCache
 from orgs.intake.repository import campaign_counts
-from orgs.intake.service import IntakeOptions, Receipt, RequestMeta
+from orgs.intake.service import IntakeOptions, Receipt, RequestMeta, hash_ref
 from orgs.intake.validation import IntakeValidationError
 from tests import factories as f
 
@@ -244,6 +244,41 @@ class TestFailureIsolation:
         assert await _scalar(engine, "SELECT count(*) FROM action") == 6
         transactions = await _scalar(engine, "SELECT count(DISTINCT created_at) FROM action")
         assert transactions == 6
+
+    async def test_a_batch_whose_answer_was_lost_is_written_again_as_a_retry(
+        self, engine: AsyncEngine, fresh_database: str, keyring: Keyring
+    ) -> None:
+        # given: a group whose batch commits, then its answer is lost on the way back (the
+        # connection dropped after COMMIT): every request falls back to writing alone
+        class LosesAnswers(GroupCommit):
+            async def _flush(self, conn: Any, batch: Any) -> None:
+                loop = asyncio.get_running_loop()
+                await super()._flush(conn, [(row, loop.create_future()) for row, _ in batch])
+                for _, future in batch:
+                    future.set_exception(BatchFailed())
+
+        lossy = LosesAnswers(libpq_url(fresh_database), window_ms=50)
+        (page_id,), campaign_id = await _campaign(engine)
+        options = IntakeOptions(keyring=keyring, pages=await _cache(engine, [page_id]))
+        try:
+            # when
+            receipts = await asyncio.gather(
+                *(_grouped(lossy, engine, options, page_id, f"p{i}@example.net") for i in range(6))
+            )
+        finally:
+            await lossy.close()
+        # then: each answered (a retry of what the batch wrote), nothing written twice, and
+        # each answer's contactRef is the one the batch issued
+        assert lossy.batches == 1
+        assert await _scalar(engine, "SELECT count(*) FROM action") == 6
+        assert await _scalar(engine, "SELECT count(*) FROM contact_ref") == 6
+        async with engine.connect() as conn:
+            counts = await campaign_counts(conn, campaign_id)
+            issued = {
+                bytes(h) for (h,) in await conn.execute(text("SELECT ref_hash FROM contact_ref"))
+            }
+        assert counts.supporters == 6
+        assert {hash_ref(r.contact_ref) for r in receipts} == issued
 
 
 class TestConcurrency:
