@@ -11,7 +11,8 @@ at once and stay visible with their reason.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -27,7 +28,7 @@ from orgs.delivery import repository as deliveries
 from orgs.delivery.outbound import NOT_ALLOWED, TargetNotAllowed
 from orgs.models import ConnectorKind, DeliveryEvent
 from orgs.outbox import repository
-from orgs.scoping import system_scope
+from orgs.scoping import Scope, system_scope
 from orgs.targets import repository as targets
 from workers import target_mail
 from workers.connectors import base
@@ -47,6 +48,8 @@ log = structlog.get_logger(__name__)
 RETRY_SCHEDULE = (30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200, 43200)
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 ORDER_WAIT_SECONDS = 5.0
+#: after this, a batch hands the deliveries it has not attempted yet back to the relay
+BATCH_SECONDS = 30.0
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -56,6 +59,10 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
+#: A batch's connectors read so far: the target and whether it is enabled (None: gone).
+Connectors = dict[int, tuple[ConnectorTarget, bool] | None]
+
+
 class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
@@ -63,6 +70,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # already done, cancelled, or being sent by another worker
     POSTPONED = "postponed"  # an earlier event goes first, or a message's slot is later
     HELD = "held"  # a message to a target of a paused campaign
+    DEFERRED = "deferred"  # its batch ran out of time first: handed back to the relay
 
 
 @dataclass(frozen=True)
@@ -74,45 +82,84 @@ class Pipeline:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def process(self, delivery_id: int, http: httpx.Client) -> Outcome:
+        """One delivery attempt (see :meth:`process_many`)."""
+        return self.process_many([delivery_id], http)[delivery_id]
+
+    def process_many(self, delivery_ids: Sequence[int], http: httpx.Client) -> dict[int, Outcome]:
+        """Attempt deliveries together (a connector's batch): one transaction locks those
+        still to send in one statement, checks their order in one more, sends them one after
+        the other in id order over ``http``'s kept-alive connections, records each outcome.
+
+        One delivery's failure is its own: it is retried (or fails) alone and the others go
+        on, except a later event of the same supporter, which waits for it. Rows not attempted
+        within ``BATCH_SECONDS`` (a slow target) are handed back to the relay. A crash before
+        the commit leaves the whole batch queued: it is sent again once stale (receivers
+        dedupe on ``webhook-id``).
+        """
+        outcomes = dict.fromkeys(delivery_ids, Outcome.SKIPPED)
         with self.engine.begin() as conn:
-            job = repository.lock_job(conn, delivery_id)
-            if job is None:
-                return Outcome.SKIPPED
-            if repository.has_earlier_undelivered(conn, job):
-                repository.postpone(conn, job.id, ORDER_WAIT_SECONDS)
-                return Outcome.POSTPONED
-            attempts = job.attempts + 1
-            started = datetime.now(UTC)
-            try:
-                self._attempt(conn, job, http)
-            except NotYet as later:  # a message to a target: not in its window, or too soon
-                repository.postpone_until(conn, job.id, later.until)
-                return Outcome.POSTPONED
-            except Held as held:
-                targets.hold_delivery(conn, job.id, held.reason)
-                return Outcome.HELD
-            except RetryableFailure as failure:
-                if attempts >= MAX_ATTEMPTS:
-                    return self._failed(conn, job.id, attempts, f"gave up: {failure}", job)
-                delay = backoff(attempts, failure.retry_after)
-                repository.finish(
-                    conn,
-                    job.id,
-                    status="pending",
-                    attempts=attempts,
-                    error=str(failure),
-                    next_attempt_at=self.clock() + timedelta(seconds=delay),
-                )
-                RETRIED.inc()
-                log.info("delivery.retry", delivery=job.id, attempts=attempts, delay=delay)
-                return Outcome.RETRY
-            except PermanentFailure as failure:
-                return self._failed(conn, job.id, attempts, str(failure), job)
-            repository.finish(conn, job.id, status="delivered", attempts=attempts)
-            self._after(conn, job)
-            DELIVERED.inc()
-            DELIVERY_LATENCY.observe((datetime.now(UTC) - started).total_seconds())
-            return Outcome.DELIVERED
+            jobs = repository.lock_jobs(conn, delivery_ids)
+            locked = [job.id for job in jobs]
+            blocked = repository.earlier_undelivered(conn, jobs, exclude=locked)
+            waiting: set[tuple[int, int, int | None]] = set()  # orders an earlier row holds
+            connectors: Connectors = {}
+            deadline = time.monotonic() + BATCH_SECONDS
+            for index, job in enumerate(jobs):
+                key = repository.order_key(job)
+                if job.id in blocked or (key is not None and key in waiting):
+                    repository.postpone(conn, job.id, ORDER_WAIT_SECONDS)
+                    outcome = Outcome.POSTPONED
+                elif index and time.monotonic() > deadline:
+                    rest = locked[index:]
+                    repository.release(conn, rest)
+                    outcomes.update(dict.fromkeys(rest, Outcome.DEFERRED))
+                    break
+                else:
+                    outcome = self._process_job(conn, job, http, connectors)
+                outcomes[job.id] = outcome
+                if key is not None and outcome in (Outcome.RETRY, Outcome.POSTPONED):
+                    waiting.add(key)
+        return outcomes
+
+    def _process_job(
+        self,
+        conn: Connection,
+        job: repository.DeliveryJob,
+        http: httpx.Client,
+        connectors: Connectors,
+    ) -> Outcome:
+        attempts = job.attempts + 1
+        started = datetime.now(UTC)
+        try:
+            self._attempt(conn, job, http, connectors)
+        except NotYet as later:  # a message to a target: not in its window, or too soon
+            repository.postpone_until(conn, job.id, later.until)
+            return Outcome.POSTPONED
+        except Held as held:
+            targets.hold_delivery(conn, job.id, held.reason)
+            return Outcome.HELD
+        except RetryableFailure as failure:
+            if attempts >= MAX_ATTEMPTS:
+                return self._failed(conn, job.id, attempts, f"gave up: {failure}", job)
+            delay = backoff(attempts, failure.retry_after)
+            repository.finish(
+                conn,
+                job.id,
+                status="pending",
+                attempts=attempts,
+                error=str(failure),
+                next_attempt_at=self.clock() + timedelta(seconds=delay),
+            )
+            RETRIED.inc()
+            log.info("delivery.retry", delivery=job.id, attempts=attempts, delay=delay)
+            return Outcome.RETRY
+        except PermanentFailure as failure:
+            return self._failed(conn, job.id, attempts, str(failure), job)
+        repository.finish(conn, job.id, status="delivered", attempts=attempts)
+        self._after(conn, job)
+        DELIVERED.inc()
+        DELIVERY_LATENCY.observe((datetime.now(UTC) - started).total_seconds())
+        return Outcome.DELIVERED
 
     def _after(self, conn: Connection, job: repository.DeliveryJob) -> None:
         """An erasure that reached the org's tool (or never can) ends with forgetting."""
@@ -134,7 +181,48 @@ class Pipeline:
         log.warning("delivery.failed", delivery=delivery_id, error=error)
         return Outcome.FAILED
 
-    def _attempt(self, conn: Connection, job: repository.DeliveryJob, http: httpx.Client) -> None:
+    def _target(
+        self,
+        conn: Connection,
+        connector_id: int,
+        scope: Scope,
+        testing: bool,
+        connectors: Connectors,
+    ) -> ConnectorTarget:
+        """The connector with its secrets decrypted, read once per batch."""
+        if connector_id not in connectors:
+            row = deliveries.connector_row(conn, scope, connector_id)
+            if row is None:
+                connectors[connector_id] = None
+            else:
+                secrets = (
+                    self.keyring.decrypt_json(bytes(row["secrets_encrypted"]))
+                    if row["secrets_encrypted"]
+                    else {}
+                )
+                target = ConnectorTarget(
+                    id=row["id"],
+                    org_id=row["org_id"],
+                    org_name=row["org_name"],
+                    kind=row["kind"],
+                    name=row["name"],
+                    config=row["config"] or {},
+                    secrets=secrets,
+                    public_key=row["public_key"],
+                )
+                connectors[connector_id] = (target, bool(row["enabled"]))
+        found = connectors[connector_id]
+        if found is None or not (found[1] or testing):  # a paused one can be tested
+            raise PermanentFailure("the connector was removed or disabled")
+        return found[0]
+
+    def _attempt(
+        self,
+        conn: Connection,
+        job: repository.DeliveryJob,
+        http: httpx.Client,
+        connectors: Connectors,
+    ) -> None:
         if job.event == DeliveryEvent.TARGET_MAIL.value:
             if self.mailer is None:
                 raise RetryableFailure("no mailer in this worker")
@@ -146,25 +234,8 @@ class Pipeline:
             self.mailer.send_for(conn, job)
             return
         scope = system_scope(job.org_id)
-        row = deliveries.connector_row(conn, scope, job.connector_id)
         testing = job.event == DeliveryEvent.CONNECTOR_TEST.value
-        if row is None or not (row["enabled"] or testing):  # a paused one can be tested
-            raise PermanentFailure("the connector was removed or disabled")
-        secrets = (
-            self.keyring.decrypt_json(bytes(row["secrets_encrypted"]))
-            if row["secrets_encrypted"]
-            else {}
-        )
-        target = ConnectorTarget(
-            id=row["id"],
-            org_id=row["org_id"],
-            org_name=row["org_name"],
-            kind=row["kind"],
-            name=row["name"],
-            config=row["config"] or {},
-            secrets=secrets,
-            public_key=row["public_key"],
-        )
+        target = self._target(conn, job.connector_id, scope, testing, connectors)
         if testing and target.kind == ConnectorKind.SMTP.value:
             if self.mailer is None:
                 raise RetryableFailure("no mailer in this worker")
