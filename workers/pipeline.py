@@ -20,6 +20,7 @@ from enum import StrEnum
 import httpx
 import structlog
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from orgs.contacts.repository import purge_after_erasure
 from orgs.crypto import Keyring
@@ -50,6 +51,8 @@ MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 ORDER_WAIT_SECONDS = 5.0
 #: after this, a batch hands the deliveries it has not attempted yet back to the relay
 BATCH_SECONDS = 30.0
+#: a batch commits the outcomes it has at least this often
+COMMIT_SECONDS = 0.1
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -86,39 +89,51 @@ class Pipeline:
         return self.process_many([delivery_id], http)[delivery_id]
 
     def process_many(self, delivery_ids: Sequence[int], http: httpx.Client) -> dict[int, Outcome]:
-        """Attempt deliveries together (a connector's batch): one transaction locks those
-        still to send in one statement, checks their order in one more, sends them one after
-        the other in id order over ``http``'s kept-alive connections, records each outcome.
+        """Attempt deliveries together (a connector's batch): lock those still to send in one
+        statement, check their order in one more, send them one after the other in id order
+        over ``http``'s kept-alive connections, record each outcome.
 
         One delivery's failure is its own: it is retried (or fails) alone and the others go
-        on, except a later event of the same supporter, which waits for it. Rows not attempted
-        within ``BATCH_SECONDS`` (a slow target) are handed back to the relay. A crash before
-        the commit leaves the whole batch queued: it is sent again once stale (receivers
-        dedupe on ``webhook-id``).
+        on, except a later event of the same supporter, which waits for it. Outcomes are
+        committed at least every ``COMMIT_SECONDS`` (the rest locked again at once), so a
+        crash mid-batch sends again only the deliveries of its last moment (they stay queued
+        and are sent again: receivers dedupe on ``webhook-id``). Rows not attempted within
+        ``BATCH_SECONDS`` (a slow target) are handed back to the relay.
         """
         outcomes = dict.fromkeys(delivery_ids, Outcome.SKIPPED)
-        with self.engine.begin() as conn:
-            jobs = repository.lock_jobs(conn, delivery_ids)
-            locked = [job.id for job in jobs]
-            blocked = repository.earlier_undelivered(conn, jobs, exclude=locked)
-            waiting: set[tuple[int, int, int | None]] = set()  # orders an earlier row holds
-            connectors: Connectors = {}
-            deadline = time.monotonic() + BATCH_SECONDS
-            for index, job in enumerate(jobs):
-                key = repository.order_key(job)
-                if job.id in blocked or (key is not None and key in waiting):
-                    repository.postpone(conn, job.id, ORDER_WAIT_SECONDS)
-                    outcome = Outcome.POSTPONED
-                elif index and time.monotonic() > deadline:
-                    rest = locked[index:]
-                    repository.release(conn, rest)
-                    outcomes.update(dict.fromkeys(rest, Outcome.DEFERRED))
-                    break
-                else:
-                    outcome = self._process_job(conn, job, http, connectors)
-                outcomes[job.id] = outcome
-                if key is not None and outcome in (Outcome.RETRY, Outcome.POSTPONED):
-                    waiting.add(key)
+        waiting: set[tuple[int, int, int | None]] = set()  # orders an earlier row holds
+        connectors: Connectors = {}
+        deadline = time.monotonic() + BATCH_SECONDS
+        remaining: Sequence[int] = delivery_ids
+        blocked: set[int] | None = None
+        with self.engine.connect() as conn:
+            while remaining:
+                with conn.begin():
+                    jobs = repository.lock_jobs(conn, remaining)
+                    remaining = []
+                    if blocked is None:  # the first round: those still to send, in order
+                        locked = [job.id for job in jobs]
+                        blocked = repository.earlier_undelivered(conn, jobs, exclude=locked)
+                    commit_at = time.monotonic() + COMMIT_SECONDS
+                    for index, job in enumerate(jobs):
+                        key = repository.order_key(job)
+                        now = time.monotonic()
+                        if job.id in blocked or (key is not None and key in waiting):
+                            repository.postpone(conn, job.id, ORDER_WAIT_SECONDS)
+                            outcome = Outcome.POSTPONED
+                        elif now > deadline:
+                            rest = [j.id for j in jobs[index:]]
+                            repository.release(conn, rest)
+                            outcomes.update(dict.fromkeys(rest, Outcome.DEFERRED))
+                            break
+                        elif now > commit_at:  # commit what is done, lock the rest again
+                            remaining = [j.id for j in jobs[index:]]
+                            break
+                        else:
+                            outcome = self._process_job(conn, job, http, connectors)
+                        outcomes[job.id] = outcome
+                        if key is not None and outcome in (Outcome.RETRY, Outcome.POSTPONED):
+                            waiting.add(key)
         return outcomes
 
     def _process_job(
@@ -131,7 +146,13 @@ class Pipeline:
         attempts = job.attempts + 1
         started = datetime.now(UTC)
         try:
-            self._attempt(conn, job, http, connectors)
+            try:
+                self._attempt(conn, job, http, connectors)
+            except (base.DeliveryFailure, NotYet, Held, SQLAlchemyError):
+                raise
+            except Exception as exc:  # a bug or bad data: this row's failure, not its batch's
+                log.exception("delivery.error", delivery=job.id)
+                raise RetryableFailure(f"the delivery failed: {type(exc).__name__}") from exc
         except NotYet as later:  # a message to a target: not in its window, or too soon
             repository.postpone_until(conn, job.id, later.until)
             return Outcome.POSTPONED
