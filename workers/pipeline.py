@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import httpx
 import structlog
@@ -66,6 +67,11 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
 Connectors = dict[int, tuple[ConnectorTarget, bool] | None]
 
 
+#: A batch's payloads built beforehand, by delivery (or why there is nothing to deliver).
+Bodies = dict[int, dict[str, Any] | payloads.NothingToDeliver]
+_NO_PAYLOAD = frozenset({DeliveryEvent.CONNECTOR_TEST.value, DeliveryEvent.TARGET_MAIL.value})
+
+
 class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
@@ -106,6 +112,7 @@ class Pipeline:
         deadline = time.monotonic() + BATCH_SECONDS
         remaining: Sequence[int] = delivery_ids
         blocked: set[int] | None = None
+        bodies: Bodies = {}
         with self.engine.connect() as conn:
             while remaining:
                 with conn.begin():
@@ -114,7 +121,9 @@ class Pipeline:
                     if blocked is None:  # the first round: those still to send, in order
                         locked = [job.id for job in jobs]
                         blocked = repository.earlier_undelivered(conn, jobs, exclude=locked)
+                        bodies = self._prepare(conn, jobs)
                     commit_at = time.monotonic() + COMMIT_SECONDS
+                    sent: list[int] = []  # recorded as delivered in one statement
                     for index, job in enumerate(jobs):
                         key = repository.order_key(job)
                         now = time.monotonic()
@@ -130,10 +139,12 @@ class Pipeline:
                             remaining = [j.id for j in jobs[index:]]
                             break
                         else:
-                            outcome = self._process_job(conn, job, http, connectors)
+                            outcome = self._process_job(conn, job, http, connectors, bodies, sent)
                         outcomes[job.id] = outcome
                         if key is not None and outcome in (Outcome.RETRY, Outcome.POSTPONED):
                             waiting.add(key)
+                    if sent:
+                        repository.delivered(conn, sent)
         return outcomes
 
     def _process_job(
@@ -142,12 +153,16 @@ class Pipeline:
         job: repository.DeliveryJob,
         http: httpx.Client,
         connectors: Connectors,
+        bodies: Bodies,
+        sent: list[int],
     ) -> Outcome:
+        """One attempt; a delivered row's id is added to ``sent`` (recorded by the caller),
+        the other outcomes are recorded at once."""
         attempts = job.attempts + 1
         started = datetime.now(UTC)
         try:
             try:
-                self._attempt(conn, job, http, connectors)
+                self._attempt(conn, job, http, connectors, bodies)
             except (base.DeliveryFailure, NotYet, Held, SQLAlchemyError):
                 raise
             except Exception as exc:  # a bug or bad data: this row's failure, not its batch's
@@ -176,8 +191,11 @@ class Pipeline:
             return Outcome.RETRY
         except PermanentFailure as failure:
             return self._failed(conn, job.id, attempts, str(failure), job)
-        repository.finish(conn, job.id, status="delivered", attempts=attempts)
-        self._after(conn, job)
+        if job.event == DeliveryEvent.ERASURE_REQUESTED.value:  # recorded before the purge
+            repository.finish(conn, job.id, status="delivered", attempts=attempts)
+            self._after(conn, job)
+        else:
+            sent.append(job.id)
         DELIVERED.inc()
         DELIVERY_LATENCY.observe((datetime.now(UTC) - started).total_seconds())
         return Outcome.DELIVERED
@@ -201,6 +219,24 @@ class Pipeline:
         FAILED.inc()
         log.warning("delivery.failed", delivery=delivery_id, error=error)
         return Outcome.FAILED
+
+    def _prepare(self, conn: Connection, jobs: Sequence[repository.DeliveryJob]) -> Bodies:
+        """The payloads of a batch's connector deliveries, built together (a few statements
+        for the batch); {} when that fails, each is then built (and fails) on its own."""
+        by_org: dict[int, list[repository.DeliveryJob]] = {}
+        for job in jobs:
+            if job.connector_id is not None and job.event not in _NO_PAYLOAD:
+                by_org.setdefault(job.org_id, []).append(job)
+        bodies: Bodies = {}
+        try:
+            for org_id, some in by_org.items():
+                bodies.update(payloads.build_many(conn, system_scope(org_id), self.keyring, some))
+        except SQLAlchemyError:
+            raise
+        except Exception:
+            log.exception("delivery.prepare_error")
+            return {}
+        return bodies
 
     def _target(
         self,
@@ -243,6 +279,7 @@ class Pipeline:
         job: repository.DeliveryJob,
         http: httpx.Client,
         connectors: Connectors,
+        bodies: Bodies,
     ) -> None:
         if job.event == DeliveryEvent.TARGET_MAIL.value:
             if self.mailer is None:
@@ -263,11 +300,15 @@ class Pipeline:
             self.mailer.probe(target.config, target.secrets)
             return
         try:
-            body = (
-                payloads.connector_test(job, target.org_name)
-                if testing
-                else payloads.build(conn, scope, self.keyring, job)
-            )
+            if testing:
+                body = payloads.connector_test(job, target.org_name)
+            else:
+                built = bodies.get(job.id)
+                if built is None:
+                    built = payloads.build(conn, scope, self.keyring, job)
+                if isinstance(built, payloads.NothingToDeliver):
+                    raise built
+                body = built
         except payloads.NothingToDeliver as reason:
             raise PermanentFailure(str(reason)) from None
         try:

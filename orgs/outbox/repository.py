@@ -392,6 +392,18 @@ def finish(
     )
 
 
+def delivered(conn: Connection, delivery_ids: Sequence[int]) -> None:
+    """Deliveries sent by the attempt that locked them: one statement for a batch."""
+    conn.execute(
+        text(
+            "UPDATE delivery SET status = 'delivered', attempts = attempts + 1, "
+            "last_error = NULL, delivered_at = now(), updated_at = now() "
+            "WHERE id = ANY(CAST(:ids AS bigint[]))"
+        ),
+        {"ids": list(delivery_ids)},
+    )
+
+
 def postpone(conn: Connection, delivery_id: int, seconds: float) -> None:
     """Back to pending, a little later, without counting an attempt (ordering waits)."""
     conn.execute(
