@@ -123,8 +123,7 @@ class DeliveryRuntime:
         # a message carries one id (mails, messages to targets, and every message enqueued
         # before batches existed) or a connector's batch
         outcomes = self.pipeline.process_many([ids] if isinstance(ids, int) else ids, self.http)
-        for delivery_id, outcome in outcomes.items():
-            log.debug("delivery.attempt", delivery=delivery_id, outcome=outcome.value)
+        log.debug("delivery.attempts", outcomes={i: o.value for i, o in outcomes.items()})
 
     def _enqueue(self, ids: int | list[int]) -> None:
         self.actor.send(ids)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Executable, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -269,23 +270,33 @@ class ContactCopy:
     payload: bytes
 
 
+# The workers' statements for a batch are built once per org (building one costs
+# milliseconds of CPU, as much as sending the batch's webhooks): the ids are bound.
+_STATEMENTS_CACHED = 1024
+
+
+@lru_cache(maxsize=_STATEMENTS_CACHED)
+def _contact_copies(org_id: int) -> Executable:
+    return (
+        select(
+            col(Contact.supporter_id), col(Contact.ref), col(Contact.scope), col(Contact.payload)
+        )
+        .where(
+            col(Contact.org_id) == org_id,
+            col(Contact.supporter_id).in_(bindparam("supporter_ids", expanding=True)),
+            col(Contact.disabled_at).is_(None),
+        )
+        .order_by(col(Contact.id))
+    )
+
+
 def contact_copies(
     conn: Connection, scope: Scope, org_id: int, supporter_ids: Sequence[int]
 ) -> dict[int, ContactCopy]:
     """The org's own enabled Contact for each supporter that has one (§5), by supporter."""
     if not _member(scope, org_id) or not supporter_ids:
         return {}
-    rows = conn.execute(
-        select(
-            col(Contact.supporter_id), col(Contact.ref), col(Contact.scope), col(Contact.payload)
-        )
-        .where(
-            col(Contact.org_id) == org_id,
-            col(Contact.supporter_id).in_(supporter_ids),
-            col(Contact.disabled_at).is_(None),
-        )
-        .order_by(col(Contact.id))
-    )
+    rows = conn.execute(_contact_copies(org_id), {"supporter_ids": list(supporter_ids)})
     found: dict[int, ContactCopy] = {}
     for row in rows:
         found.setdefault(row.supporter_id, ContactCopy(row.ref, row.scope, bytes(row.payload)))
@@ -308,14 +319,9 @@ def any_full_copy(conn: Connection, supporter_id: int) -> tuple[int, bytes] | No
     return (int(row.org_id), bytes(row.payload)) if row is not None else None
 
 
-def delivery_contexts(
-    conn: Connection, scope: Scope, org_id: int, supporter_ids: Sequence[int]
-) -> dict[int, dict[str, Any]]:
-    """The org, each supporter's campaign and confirmation state (no personal data), by
-    supporter."""
-    if not _member(scope, org_id) or not supporter_ids:
-        return {}
-    rows = conn.execute(
+@lru_cache(maxsize=_STATEMENTS_CACHED)
+def _delivery_contexts(org_id: int) -> Executable:
+    return (
         select(
             col(Org.name).label("org_name"),
             col(Org.title).label("org_title"),
@@ -332,20 +338,26 @@ def delivery_contexts(
         .join(Campaign, col(Campaign.id) == col(Supporter.campaign_id))
         .join(ActionPage, col(ActionPage.id) == col(Supporter.first_action_page_id))
         .join(Org, col(Org.id) == org_id)
-        .where(col(Supporter.id).in_(supporter_ids))
+        .where(col(Supporter.id).in_(bindparam("supporter_ids", expanding=True)))
+    )
+
+
+def delivery_contexts(
+    conn: Connection, scope: Scope, org_id: int, supporter_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The org, each supporter's campaign and confirmation state (no personal data), by
+    supporter."""
+    if not _member(scope, org_id) or not supporter_ids:
+        return {}
+    rows = conn.execute(
+        _delivery_contexts(org_id), {"supporter_ids": list(supporter_ids)}
     ).mappings()
     return {row["supporter_id"]: dict(row) for row in rows}
 
 
-def actions_seen_by(
-    conn: Connection, scope: Scope, org_id: int, action_ids: Sequence[int]
-) -> dict[int, dict[str, Any]]:
-    """The actions and their pages as ``org_id`` may see them (orgs/scoping.py
-    ``action_view``), by action: those it may not see at all are missing; ``view`` says how
-    much of each it may see."""
-    if not _member(scope, org_id) or not action_ids:
-        return {}
-    rows = conn.execute(
+@lru_cache(maxsize=_STATEMENTS_CACHED)
+def _actions_seen_by(org_id: int) -> Executable:
+    return (
         visible_actions(
             org_id,
             col(Action.id),
@@ -365,18 +377,25 @@ def actions_seen_by(
             col(ActionPage.config).label("page_config"),
         )
         .join(ActionPage, col(ActionPage.id) == col(Action.action_page_id))
-        .where(col(Action.id).in_(action_ids))
-    ).mappings()
+        .where(col(Action.id).in_(bindparam("action_ids", expanding=True)))
+    )
+
+
+def actions_seen_by(
+    conn: Connection, scope: Scope, org_id: int, action_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The actions and their pages as ``org_id`` may see them (orgs/scoping.py
+    ``action_view``), by action: those it may not see at all are missing; ``view`` says how
+    much of each it may see."""
+    if not _member(scope, org_id) or not action_ids:
+        return {}
+    rows = conn.execute(_actions_seen_by(org_id), {"action_ids": list(action_ids)}).mappings()
     return {row["id"]: dict(row) for row in rows}
 
 
-def consents_to(
-    conn: Connection, scope: Scope, org_id: int, supporter_ids: Sequence[int]
-) -> dict[int, list[dict[str, Any]]]:
-    """Each supporter's consent decisions to this org only, in the order made, by supporter."""
-    if not _member(scope, org_id) or not supporter_ids:
-        return {}
-    rows = conn.execute(
+@lru_cache(maxsize=_STATEMENTS_CACHED)
+def _consents_to(org_id: int) -> Executable:
+    return (
         select(
             col(Consent.supporter_id),
             col(Org.name).label("org"),
@@ -389,9 +408,21 @@ def consents_to(
             col(Consent.withdrawn_at),
         )
         .join(Org, col(Org.id) == col(Consent.org_id))
-        .where(col(Consent.supporter_id).in_(supporter_ids), col(Consent.org_id) == org_id)
+        .where(
+            col(Consent.supporter_id).in_(bindparam("supporter_ids", expanding=True)),
+            col(Consent.org_id) == org_id,
+        )
         .order_by(col(Consent.id))
-    ).mappings()
+    )
+
+
+def consents_to(
+    conn: Connection, scope: Scope, org_id: int, supporter_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Each supporter's consent decisions to this org only, in the order made, by supporter."""
+    if not _member(scope, org_id) or not supporter_ids:
+        return {}
+    rows = conn.execute(_consents_to(org_id), {"supporter_ids": list(supporter_ids)}).mappings()
     found: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         consent = dict(row)
