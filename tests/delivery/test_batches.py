@@ -145,6 +145,21 @@ class Counting(httpcore.NetworkBackend):
         return self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
 
 
+async def _send_batch(
+    world: World, tmp_path: Path, ids: list[int], backend: httpcore.NetworkBackend | None = None
+) -> dict[int, Outcome]:
+    """The deliveries ``ids`` sent as one batch by a worker's pipeline."""
+    runtime = DeliveryRuntime(
+        world.settings(tmp_path), world.database_url, relay=False, consume=False
+    )
+    http = GuardedClient(runtime.http.guard, network_backend=backend)
+    try:
+        return await asyncio.to_thread(runtime.pipeline.process_many, ids, http)
+    finally:
+        http.close()
+        runtime.stop()
+
+
 class TestBatches:
     async def test_one_failing_delivery_among_many_is_retried_alone(
         self, world: World, receiver: Receiver, tmp_path: Path
@@ -155,17 +170,9 @@ class TestBatches:
             await world.sign(email=email)
         receiver.status_by_email = {"s5@example.net": 503}
         ids = [r["id"] for r in await world.deliveries()]
-        runtime = DeliveryRuntime(
-            world.settings(tmp_path), world.database_url, relay=False, consume=False
-        )
         backend = Counting()
-        http = GuardedClient(runtime.http.guard, network_backend=backend)
-        try:
-            # when: sent as one batch
-            outcomes = await asyncio.to_thread(runtime.pipeline.process_many, ids, http)
-        finally:
-            http.close()
-            runtime.stop()
+        # when: sent as one batch
+        outcomes = await _send_batch(world, tmp_path, ids, backend)
         # then
         failing = ids[5]
         assert outcomes[failing] is Outcome.RETRY
@@ -185,14 +192,8 @@ class TestBatches:
         await world.sign(action={"actionType": "petition"})
         await world.sign(action={"actionType": "share"})
         ids = [r["id"] for r in await world.deliveries()]
-        runtime = DeliveryRuntime(
-            world.settings(tmp_path), world.database_url, relay=False, consume=False
-        )
-        try:
-            # when
-            outcomes = await asyncio.to_thread(runtime.pipeline.process_many, ids, runtime.http)
-        finally:
-            runtime.stop()
+        # when
+        outcomes = await _send_batch(world, tmp_path, ids)
         # then: both sent, the earlier first
         assert list(outcomes.values()) == [Outcome.DELIVERED, Outcome.DELIVERED]
         types = [payload_of(r)["action"]["actionType"] for r in receiver.requests]
@@ -207,14 +208,8 @@ class TestBatches:
         await world.sign(email="bob@example.net")
         receiver.status_by_email = {"ada@example.net": 503}
         ids = [r["id"] for r in await world.deliveries()]
-        runtime = DeliveryRuntime(
-            world.settings(tmp_path), world.database_url, relay=False, consume=False
-        )
-        try:
-            # when
-            outcomes = await asyncio.to_thread(runtime.pipeline.process_many, ids, runtime.http)
-        finally:
-            runtime.stop()
+        # when
+        outcomes = await _send_batch(world, tmp_path, ids)
         # then: the share waits for the signature; somebody else's delivery goes
         assert [outcomes[i] for i in ids] == [Outcome.RETRY, Outcome.POSTPONED, Outcome.DELIVERED]
         assert [payload_of(r)["contact"]["email"] for r in receiver.requests] == [
