@@ -67,8 +67,7 @@ class Wakeup:
             return
         conn = self._conn
         try:
-            ready, _, _ = select.select([conn.fileno(), self._read], [], [], max(0.0, seconds))
-            if conn.fileno() in ready:
+            if conn.fileno() in self._ready([conn.fileno(), self._read], seconds):
                 for _ in conn.notifies(timeout=0):  # drain what arrived
                     pass
         except (psycopg.Error, OSError, ValueError) as exc:
@@ -77,8 +76,16 @@ class Wakeup:
         self._drain_pipe()
 
     def _sleep(self, seconds: float) -> None:
-        select.select([self._read], [], [], max(0.0, seconds))
+        self._ready([self._read], seconds)
         self._drain_pipe()
+
+    @staticmethod
+    def _ready(fds: list[int], seconds: float) -> set[int]:
+        """The descriptors readable within ``seconds`` (poll: no limit on their numbers)."""
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        return {fd for fd, _ in poller.poll(max(0, round(seconds * 1000)))}
 
     def _drain_pipe(self) -> None:
         with contextlib.suppress(BlockingIOError):
