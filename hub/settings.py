@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         ge=5,
         description="A delivery queued this long without an attempt is sent to the broker again.",
     )
+    relay_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="The outbox relay is woken by PostgreSQL (NOTIFY) when a delivery is due, "
+        "and by the next retry or drip slot; it looks anyway after this many seconds (rows "
+        "queued too long, a notification lost with its connection).",
+    )
     demo_history: int = Field(
         default=1500,
         ge=0,

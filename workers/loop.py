@@ -31,8 +31,15 @@ class Loop:
                     break
                 log.exception(f"{self.name}.error")
                 more = False
-            if not more:
-                self._stop.wait(self.idle_seconds)
+            if not more and not self._stop.is_set():
+                self.pause()
+
+    def pause(self) -> None:
+        """Wait before the next unit of work (returns early when stopped)."""
+        self._stop.wait(self.idle_seconds)
+
+    def interrupt(self) -> None:
+        """Wake :meth:`pause` up at once (called by :meth:`stop`, from another thread)."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name=self.name, daemon=True)
@@ -40,5 +47,6 @@ class Loop:
 
     def stop(self) -> None:
         self._stop.set()
+        self.interrupt()
         if self._thread is not None:
             self._thread.join(30)

@@ -4,7 +4,8 @@ or inside ``serve``.
 Brokers: RabbitMQ when ``HUB_BROKER_URL`` is ``amqp://...`` (publisher confirms on, so a
 message the relay committed as queued is on the broker's disk), else Dramatiq's in-process
 broker (embedded mode: one process runs the API, the relay and the worker threads).
-Messages carry only the delivery id; everything else is read from the database.
+Messages carry only delivery ids (one, or a list: a batch of one connector's deliveries);
+everything else is read from the database.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class DeliveryRuntime:
         )
         self.http: httpx.Client = GuardedClient(guard)
         self.broker = make_broker(settings.broker_url)
-        self.actor: dramatiq.Actor[[int], None] = dramatiq.Actor(
+        self.actor: dramatiq.Actor[[int | list[int]], None] = dramatiq.Actor(
             self._deliver,
             broker=self.broker,
             actor_name="deliver",
@@ -97,7 +98,13 @@ class DeliveryRuntime:
             },
         )
         self.relay = (
-            Relay(self.engine, self._enqueue, stale_seconds=settings.delivery_requeue_seconds)
+            Relay(
+                self.engine,
+                self._enqueue,
+                enqueue_group=self._enqueue,
+                stale_seconds=settings.delivery_requeue_seconds,
+                poll_seconds=settings.relay_poll_seconds,
+            )
             if relay
             else None
         )
@@ -112,12 +119,14 @@ class DeliveryRuntime:
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
-    def _deliver(self, delivery_id: int) -> None:
-        outcome = self.pipeline.process(delivery_id, self.http)
-        log.debug("delivery.attempt", delivery=delivery_id, outcome=outcome.value)
+    def _deliver(self, ids: int | list[int]) -> None:
+        # a message carries one id (mails, messages to targets, and every message enqueued
+        # before batches existed) or a connector's batch
+        outcomes = self.pipeline.process_many([ids] if isinstance(ids, int) else ids, self.http)
+        log.debug("delivery.attempts", outcomes={i: o.value for i, o in outcomes.items()})
 
-    def _enqueue(self, delivery_id: int) -> None:
-        self.actor.send(delivery_id)
+    def _enqueue(self, ids: int | list[int]) -> None:
+        self.actor.send(ids)
 
     def _beat(self) -> None:
         assert self.liveness_file is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,19 +52,48 @@ class Facts:
     page: dict[str, Any] | None  # only with the full view of the action
 
 
-def facts(conn: Connection, scope: Scope, keyring: Keyring, job: DeliveryJob) -> Facts:
-    """The facts of ``job`` for its org; NothingToDeliver when there is nothing it may get."""
-    if job.supporter_id is None:
-        raise NothingToDeliver("the supporter of this delivery no longer exists")
-    context = repository.delivery_context(conn, scope, job.org_id, job.supporter_id)
+def facts_many(
+    conn: Connection, scope: Scope, keyring: Keyring, jobs: Sequence[DeliveryJob]
+) -> dict[int, Facts | NothingToDeliver]:
+    """The facts of each of ``jobs`` (deliveries to one org) for that org, by delivery, or
+    why there is nothing it may get; a few statements whatever their number."""
+    if not jobs:
+        return {}
+    org_id = jobs[0].org_id
+    if any(job.org_id != org_id for job in jobs):
+        raise ValueError("facts of deliveries to one organisation at a time")
+    supporters = sorted({j.supporter_id for j in jobs if j.supporter_id is not None})
+    contexts = repository.delivery_contexts(conn, scope, org_id, supporters)
+    copies = repository.contact_copies(conn, scope, org_id, supporters)
+    actions = repository.actions_seen_by(
+        conn, scope, org_id, sorted({j.action_id for j in jobs if j.action_id is not None})
+    )
+    found: dict[int, Facts | NothingToDeliver] = {}
+    for job in jobs:
+        try:
+            found[job.id] = _facts(keyring, job, contexts, copies, actions)
+        except NothingToDeliver as reason:
+            found[job.id] = reason
+    return found
+
+
+def _facts(
+    keyring: Keyring,
+    job: DeliveryJob,
+    contexts: Mapping[int, dict[str, Any]],
+    copies: Mapping[int, repository.ContactCopy],
+    actions: Mapping[int, dict[str, Any]],
+) -> Facts:
+    context = contexts.get(job.supporter_id) if job.supporter_id is not None else None
     if context is None:
         raise NothingToDeliver("the supporter of this delivery no longer exists")
-    copy = repository.contact_copy(conn, scope, job.org_id, job.supporter_id)
+    assert job.supporter_id is not None
+    copy = copies.get(job.supporter_id)
     if copy is None:
         raise NothingToDeliver("this organisation holds no contact for the supporter")
     action = page = None
     if job.action_id is not None:
-        row = repository.action_seen_by(conn, scope, job.org_id, job.action_id)
+        row = actions.get(job.action_id)
         if row is None:
             raise NothingToDeliver("this organisation may not see this action")
         action = mask_action(
@@ -95,9 +125,44 @@ def facts(conn: Connection, scope: Scope, keyring: Keyring, job: DeliveryJob) ->
     return Facts(context, copy.ref, contact, action, page)
 
 
+def facts(conn: Connection, scope: Scope, keyring: Keyring, job: DeliveryJob) -> Facts:
+    """The facts of ``job`` for its org; NothingToDeliver when there is nothing it may get."""
+    found = facts_many(conn, scope, keyring, [job])[job.id]
+    if isinstance(found, NothingToDeliver):
+        raise found
+    return found
+
+
+def build_many(
+    conn: Connection, scope: Scope, keyring: Keyring, jobs: Sequence[DeliveryJob]
+) -> dict[int, dict[str, Any] | NothingToDeliver]:
+    """The payload of each of ``jobs`` (deliveries to one org), by delivery, or why there is
+    nothing to deliver (see the module docstring for what a payload may contain)."""
+    found = facts_many(conn, scope, keyring, jobs)
+    supporters = sorted({j.supporter_id for j in jobs if j.supporter_id is not None})
+    consents = repository.consents_to(conn, scope, jobs[0].org_id, supporters) if jobs else {}
+    built: dict[int, dict[str, Any] | NothingToDeliver] = {}
+    for job in jobs:
+        facts_of = found[job.id]
+        if isinstance(facts_of, NothingToDeliver):
+            built[job.id] = facts_of
+            continue
+        assert job.supporter_id is not None
+        built[job.id] = _payload(job, facts_of, consents.get(job.supporter_id, []))
+    return built
+
+
 def build(conn: Connection, scope: Scope, keyring: Keyring, job: DeliveryJob) -> dict[str, Any]:
     """The payload of ``job`` (see the module docstring for what it may contain)."""
-    found = facts(conn, scope, keyring, job)
+    built = build_many(conn, scope, keyring, [job])[job.id]
+    if isinstance(built, NothingToDeliver):
+        raise built
+    return built
+
+
+def _payload(
+    job: DeliveryJob, found: Facts, consents: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     context = found.context
     payload: dict[str, Any] = {
         "version": VERSION,
@@ -116,7 +181,7 @@ def build(conn: Connection, scope: Scope, keyring: Keyring, job: DeliveryJob) ->
                 "at": _iso(c["created_at"]),
                 "confirmedAt": _iso(c["confirmed_at"]),
             }
-            for c in repository.consents_to(conn, scope, job.org_id, job.supporter_id or 0)
+            for c in consents
         ],
     }
     if found.page is not None:

@@ -2,15 +2,16 @@
 
 Request code never talks to the broker. It calls :func:`plan_deliveries` / :func:`plan_mail`
 inside its transaction; the relay (workers/relay.py) later claims committed rows and enqueues
-their ids, and the delivery pipeline (workers/pipeline.py) locks one row per attempt and
-records the outcome with the functions below. Planning is async (the request's connection);
-the relay and the pipeline run in threads on a sync connection.
+their ids, and the delivery pipeline (workers/pipeline.py) locks the rows of an attempt
+(one, or a connector's batch) and records the outcomes with the functions below. Planning
+is async (the request's connection); the relay and the pipeline run in threads on a sync
+connection.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -202,38 +203,69 @@ async def release_waiting(conn: AsyncConnection, supporter_id: int) -> None:
 
 # --- the relay and the pipeline (sync, in worker threads) -------------------------------------
 
-_DUE = text(
+#: The channel PostgreSQL notifies when a delivery becomes due (migration 0010's triggers).
+DUE_CHANNEL = "delivery_due"
+
+_CLAIM = text(
     """
-    SELECT id FROM delivery
-    WHERE (status = 'pending' AND next_attempt_at <= COALESCE(CAST(:now AS timestamptz), now()))
-       OR (status = 'queued' AND enqueued_at < now() - make_interval(secs => :stale))
-    ORDER BY id
-    LIMIT :batch
-    FOR UPDATE SKIP LOCKED
+    WITH due AS (
+      SELECT id FROM delivery
+      WHERE (status = 'pending'
+             AND next_attempt_at <= COALESCE(CAST(:now AS timestamptz), now()))
+         OR (status = 'queued' AND enqueued_at < now() - make_interval(secs => :stale))
+      ORDER BY id
+      LIMIT :batch
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE delivery d SET status = 'queued', enqueued_at = now(), updated_at = now()
+    FROM due WHERE d.id = due.id
+    RETURNING d.id, d.connector_id, d.event
     """
-)
-_MARK_QUEUED = text(
-    "UPDATE delivery SET status = 'queued', enqueued_at = now(), updated_at = now() "
-    "WHERE id = ANY(:ids)"
 )
 
 
-def claim_due(
+@dataclass(frozen=True)
+class Claimed:
+    """A row the relay claimed: what it needs to choose the row's broker message."""
+
+    id: int
+    connector_id: int | None
+    event: str
+
+
+def claim(
     conn: Connection,
     batch: int,
     stale_seconds: int = STALE_QUEUED_SECONDS,
     now: datetime | None = None,
-) -> list[int]:
-    """Lock due rows (pending and due, or queued for too long) and mark them queued.
+) -> list[Claimed]:
+    """Lock due rows (pending and due, or queued for too long) and mark them queued, in id
+    order; one statement.
 
     ``now`` is the clock rows are due by (the database's own by default; tests of drip
     sending move it). A row whose ``next_attempt_at`` is later is never claimed.
     """
     params = {"stale": stale_seconds, "batch": batch, "now": now}
-    ids = [row[0] for row in conn.execute(_DUE, params)]
-    if ids:
-        conn.execute(_MARK_QUEUED, {"ids": ids})
-    return ids
+    rows = conn.execute(_CLAIM, params).all()
+    return sorted((Claimed(r.id, r.connector_id, r.event) for r in rows), key=lambda c: c.id)
+
+
+_NEXT_DUE = text(
+    """
+    SELECT EXTRACT(EPOCH FROM min(next_attempt_at) - COALESCE(CAST(:now AS timestamptz), now()))
+    FROM delivery WHERE status = 'pending'
+    """
+)
+
+
+def seconds_to_next_due(conn: Connection, now: datetime | None = None) -> float | None:
+    """Seconds until the earliest pending row is due (negative when overdue); None if none.
+
+    Retries and drip slots become due without anything being written, so without a
+    notification: the relay sleeps until then at most.
+    """
+    value = conn.execute(_NEXT_DUE, {"now": now}).scalar()
+    return float(value) if value is not None else None
 
 
 def release(conn: Connection, ids: list[int]) -> None:
@@ -266,45 +298,68 @@ _LOCK = text(
     """
     SELECT id, org_id, connector_id, event, action_id, supporter_id, status, attempts,
            idempotency_key, user_id, details
-    FROM delivery WHERE id = :id AND status IN ('pending', 'queued')
+    FROM delivery WHERE id = ANY(CAST(:ids AS bigint[])) AND status IN ('pending', 'queued')
+    ORDER BY id
     FOR UPDATE SKIP LOCKED
     """
 )
 
 
-def lock_job(conn: Connection, delivery_id: int) -> DeliveryJob | None:
-    """The delivery, locked for this attempt; None when done, cancelled or being sent."""
-    row = conn.execute(_LOCK, {"id": delivery_id}).mappings().first()
-    return DeliveryJob(**row) if row is not None else None
+def lock_jobs(conn: Connection, delivery_ids: Sequence[int]) -> list[DeliveryJob]:
+    """The deliveries still to send among ``delivery_ids``, locked for this attempt, in id
+    order; one statement. Those done, cancelled or being sent by another worker are left out.
+    """
+    rows = conn.execute(_LOCK, {"ids": list(delivery_ids)}).mappings()
+    return [DeliveryJob(**row) for row in rows]
 
 
 _EARLIER = text(
     """
-    SELECT 1 FROM delivery
-    WHERE supporter_id = :supporter_id AND org_id = :org_id
-      AND connector_id IS NOT DISTINCT FROM :connector_id
-      AND id < :id AND status IN ('pending', 'queued', 'waiting')
-      AND event <> 'target_mail'
-    LIMIT 1
+    SELECT j.id
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:supporters AS bigint[]), CAST(:orgs AS bigint[]),
+                CAST(:connectors AS bigint[])) AS j(id, supporter_id, org_id, connector_id)
+    WHERE EXISTS (
+      SELECT 1 FROM delivery d
+      WHERE d.supporter_id = j.supporter_id AND d.org_id = j.org_id
+        AND d.connector_id IS NOT DISTINCT FROM j.connector_id
+        AND d.id < j.id AND d.status IN ('pending', 'queued', 'waiting')
+        AND d.event <> 'target_mail'
+        AND d.id <> ALL(CAST(:exclude AS bigint[]))
+    )
     """
 )
 
 
-def has_earlier_undelivered(conn: Connection, job: DeliveryJob) -> bool:
-    """A later event for a supporter never overtakes an earlier one (same org, connector).
-
-    Messages to targets are outside the order: each follows its target's drip schedule
-    (days ahead, perhaps), so it neither waits for nor holds up anything else.
-    """
+def order_key(job: DeliveryJob) -> tuple[int, int, int | None] | None:
+    """What a delivery is ordered within (supporter, org, connector); None when outside it
+    (about nobody, or a message to a target)."""
     if job.supporter_id is None or job.event == DeliveryEvent.TARGET_MAIL.value:
-        return False
+        return None
+    return (job.supporter_id, job.org_id, job.connector_id)
+
+
+def earlier_undelivered(
+    conn: Connection, jobs: Sequence[DeliveryJob], exclude: Sequence[int] = ()
+) -> set[int]:
+    """The ids among ``jobs`` that an earlier undelivered event of the same supporter, org
+    and connector must precede; one statement. Rows in ``exclude`` (a batch being sent in id
+    order, which keeps its own order) do not count.
+
+    A later event for a supporter never overtakes an earlier one. Messages to targets are
+    outside the order: each follows its target's drip schedule (days ahead, perhaps), so it
+    neither waits for nor holds up anything else.
+    """
+    ordered = [j for j in jobs if order_key(j) is not None]
+    if not ordered:
+        return set()
     params = {
-        "supporter_id": job.supporter_id,
-        "org_id": job.org_id,
-        "connector_id": job.connector_id,
-        "id": job.id,
+        "ids": [j.id for j in ordered],
+        "supporters": [j.supporter_id for j in ordered],
+        "orgs": [j.org_id for j in ordered],
+        "connectors": [j.connector_id for j in ordered],
+        "exclude": list(exclude),
     }
-    return conn.execute(_EARLIER, params).first() is not None
+    return {int(row[0]) for row in conn.execute(_EARLIER, params)}
 
 
 def finish(
@@ -334,6 +389,18 @@ def finish(
             "error": error[:2000] if error else None,
             "next_at": next_attempt_at,
         },
+    )
+
+
+def delivered(conn: Connection, delivery_ids: Sequence[int]) -> None:
+    """Deliveries sent by the attempt that locked them: one statement for a batch."""
+    conn.execute(
+        text(
+            "UPDATE delivery SET status = 'delivered', attempts = attempts + 1, "
+            "last_error = NULL, delivered_at = now(), updated_at = now() "
+            "WHERE id = ANY(CAST(:ids AS bigint[]))"
+        ),
+        {"ids": list(delivery_ids)},
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,11 +30,18 @@ class Receiver:
     headers: dict[str, str] = field(default_factory=dict)
     hang_seconds: float = 0.0
     body: bytes | None = None  # the answer's body (default: a small JSON object)
+    # another answer about some people (by the payload's contact email)
+    status_by_email: dict[str, int] = field(default_factory=dict)
 
     async def hook(self, request: Request) -> Response:
-        self.requests.append(Received(dict(request.headers), await request.body()))
+        received = Received(dict(request.headers), await request.body())
+        self.requests.append(received)
         if self.hang_seconds:
             await asyncio.sleep(self.hang_seconds)
+        if self.status_by_email:
+            email = payload_of(received).get("contact", {}).get("email")
+            if email in self.status_by_email:
+                return Response(status_code=self.status_by_email[email])
         if self.body is not None:
             return Response(self.body, status_code=self.status, headers=self.headers)
         return JSONResponse(
@@ -52,6 +60,4 @@ def run_receiver() -> Iterator[Receiver]:
 
 
 def payload_of(received: Received) -> Any:
-    import json
-
     return json.loads(received.body)

@@ -149,8 +149,8 @@ class Drip:
 
     def run(self, until: datetime, step: timedelta = timedelta(minutes=1)) -> None:
         """Move the clock to ``until``, relaying what falls due on the way: at most ``step``
-        at a time, and straight to the next row due when that comes sooner (a relay polling
-        twice a second would see it then)."""
+        at a time, and straight to the next row due when that comes sooner (the relay
+        sleeps until then)."""
         while self.clock.at < until:
             self.drain()
             [row] = self.sql(

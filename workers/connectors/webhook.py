@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from workers.connectors.base import ConnectorTarget, Payload, configured, register, send
+from workers.connectors.base import ConnectorTarget, Payload, configured, post, register
 
 
 def _key(secret: str) -> bytes:
@@ -55,19 +55,14 @@ class Webhook:
         body = json.dumps(payload, separators=(",", ":"), default=str).encode()
         msg_id = str(payload["deliveryId"])
         timestamp = int(time.time())
-        request = http.build_request(
-            "POST",
-            url,
-            content=body,
-            headers={
-                "content-type": "application/json",
-                "user-agent": "coalition-hub-webhook/1",
-                "webhook-id": msg_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(target.secrets["secrets"], msg_id, timestamp, body),
-            },
-        )
-        send(http, request, what="the webhook")
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "coalition-hub-webhook/1",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(target.secrets["secrets"], msg_id, timestamp, body),
+        }
+        post(http, url, body, headers, what="the webhook")
         return None
 
 
