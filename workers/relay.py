@@ -7,7 +7,7 @@ outage) is enqueued again once the row has been queued for too long; the actor's
 and status check make a duplicate harmless.
 
 The relay sleeps until PostgreSQL notifies that a delivery is due (``LISTEN delivery_due``,
-sent at the commit of a signature and wherever rows become due again, migration 0010), until
+sent at the commit of a signature and wherever rows become due again, migration 0013), until
 the earliest pending row is due (retries, drip slots), or at the latest ``poll_seconds``
 (rows queued too long, a notification lost with its connection).
 

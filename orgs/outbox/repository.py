@@ -203,7 +203,7 @@ async def release_waiting(conn: AsyncConnection, supporter_id: int) -> None:
 
 # --- the relay and the pipeline (sync, in worker threads) -------------------------------------
 
-#: The channel PostgreSQL notifies when a delivery becomes due (migration 0010's triggers).
+#: The channel PostgreSQL notifies when a delivery becomes due (migration 0013's triggers).
 DUE_CHANNEL = "delivery_due"
 
 _CLAIM = text(
