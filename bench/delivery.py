@@ -199,13 +199,19 @@ def main() -> None:
     parser.add_argument(
         "--phases", default="throughput,latency", help="which to run, comma separated"
     )
+    parser.add_argument(
+        "--topology",
+        choices=("split", "serve"),
+        default="split",
+        help="end-to-end: an API process and a worker process (as deployed), or `serve`",
+    )
     args = parser.parse_args()
     configure_logging("WARNING", "console")
     data_dir = Path(tempfile.mkdtemp(prefix="hub-bench-delivery-"))
     server = EmbeddedPostgres(data_dir / "pg")
     url = server.start(owner=True)
     receiver = None
-    hub = None
+    hubs: list[subprocess.Popen[bytes]] = []
     try:
         receiver = Receiver()
         upgrade(url)
@@ -231,9 +237,19 @@ def main() -> None:
                 "HUB_INTAKE_RATE_PER_IP": "10000000/second",
                 "HUB_WORKER_THREADS": "8",
             }
-            command = [str(Path(sys.executable).with_name("coalition-hub")), "serve",
-                       "--port", str(port)]  # fmt: skip
-            hub = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+            hub_bin = str(Path(sys.executable).with_name("coalition-hub"))
+            if args.topology == "serve":  # one process: API, relay and worker threads
+                hubs.append(subprocess.Popen(
+                    [hub_bin, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
+                ))  # fmt: skip
+            else:  # as deployed: API processes and a worker process of their own
+                hubs.append(subprocess.Popen(
+                    [sys.executable, "-m", "uvicorn", "--factory", "hub.asgi:create",
+                     "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                     "--log-level", "warning", "--no-access-log"],
+                    env={**env, "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}"},
+                ))  # fmt: skip
+                hubs.append(subprocess.Popen([hub_bin, "worker"], env=env))
             base = f"http://127.0.0.1:{port}"
             for _ in range(200):
                 try:
@@ -241,7 +257,10 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            print(f"2. end-to-end: {args.rate:.0f} signatures/s for {args.seconds:.0f} s")
+            print(
+                f"2. end-to-end ({args.topology}): {args.rate:.0f} signatures/s"
+                f" for {args.seconds:.0f} s"
+            )
             sent, arrived, p50, p99, after50, after99 = asyncio.run(
                 latency(base, ids["page"], args.rate, args.seconds, receiver)
             )
@@ -264,7 +283,7 @@ def main() -> None:
     finally:
         if receiver is not None:
             receiver.stop()
-        if hub is not None:
+        for hub in hubs:
             hub.send_signal(signal.SIGTERM)
             hub.wait(30)
         server.stop()
