@@ -312,20 +312,8 @@ async def _add_action_contact(
     ):
         return signing.receipt
     result = await _write(conn, options, row)
-    if result.action_id is not None and flagged is None and prepared is not None:
-        assert result.supporter_id is not None
-        await targets.plan(
-            conn,
-            options.keyring,
-            prepared,
-            org_id=page.org_id,
-            campaign_id=page.campaign_id,
-            supporter_id=result.supporter_id,
-            action_id=result.action_id,
-            testing=signature.action.testing,
-            waiting=result.waiting,
-            clock=options.clock,
-        )
+    if flagged is None:
+        await _plan_targets(conn, options, prepared, row, result, result.supporter_id)
     return replace(signing.receipt, action_id=result.action_id, flagged=flagged)
 
 
@@ -484,6 +472,32 @@ def _mailto(prepared: targets.Prepared | None, signer: str) -> str | None:
     return render.mailto(emails, prepared.text, names, signer)
 
 
+async def _plan_targets(
+    conn: AsyncConnection,
+    options: IntakeOptions,
+    prepared: targets.Prepared | None,
+    row: repository.ActionRow,
+    result: repository.WriteResult,
+    supporter_id: int | None,
+) -> None:
+    """The messages to targets of a written, unflagged action (when it carries any)."""
+    if prepared is None or result.action_id is None:
+        return
+    assert supporter_id is not None
+    await targets.plan(
+        conn,
+        options.keyring,
+        prepared,
+        org_id=row.page.org_id,
+        campaign_id=row.page.campaign_id,
+        supporter_id=supporter_id,
+        action_id=result.action_id,
+        testing=row.testing,
+        waiting=result.waiting,
+        clock=options.clock,
+    )
+
+
 class _StalePage(Exception):
     """The write refused a page its cached facts said was live, and it is live after all
     (the cached facts are older than a change): the submission is made again, uncached."""
@@ -566,56 +580,41 @@ async def _add_action(
         postcode = await _signed_postcode(conn, options.keyring, holder.supporter_id, page)
         targets.check_postcode(prepared, postcode, missing=None)
     source, medium, host = _tracking_columns(follow_up.tracking, meta)
-    result = await _write(
-        conn,
-        options,
-        repository.ActionRow(
-            page=page,
-            fingerprint=None,
-            supporter_id=holder.supporter_id if holder else None,
-            anonymous_ref=None if refs else follow_up.contact_ref,
-            action_type=follow_up.action.action_type,
-            custom_fields=follow_up.action.custom_fields,
-            source=source,
-            medium=medium,
-            tracking_campaign=follow_up.tracking.campaign,
-            content=follow_up.tracking.content,
-            location=follow_up.tracking.location,
-            referrer_host=host,
-            referral_code=follow_up.tracking.referral_code,
-            testing=follow_up.action.testing,
-            flagged=flagged,
-            idempotency_key=key,
-            window_seconds=options.window_seconds,
-            country=None,
-            contacts=[],
-            consents=[],
-            consent_version=page.consent_version,
-            consent_method=ConsentMethod.SINGLE.value,
-            ask=False,
-            recipients=[page.org_id],
-            link_refs=[],
-            issue_ref=None,
-            shard=secrets.randbelow(repository.COUNTER_SHARDS),
-            count_supporter=False,
-            mails=False,
-            thank_you=False,
-        ),
+    row = repository.ActionRow(
+        page=page,
+        fingerprint=None,
+        supporter_id=holder.supporter_id if holder else None,
+        anonymous_ref=None if refs else follow_up.contact_ref,
+        action_type=follow_up.action.action_type,
+        custom_fields=follow_up.action.custom_fields,
+        source=source,
+        medium=medium,
+        tracking_campaign=follow_up.tracking.campaign,
+        content=follow_up.tracking.content,
+        location=follow_up.tracking.location,
+        referrer_host=host,
+        referral_code=follow_up.tracking.referral_code,
+        testing=follow_up.action.testing,
+        flagged=flagged,
+        idempotency_key=key,
+        window_seconds=options.window_seconds,
+        country=None,
+        contacts=[],
+        consents=[],
+        consent_version=page.consent_version,
+        consent_method=ConsentMethod.SINGLE.value,
+        ask=False,
+        recipients=[page.org_id],
+        link_refs=[],
+        issue_ref=None,
+        shard=secrets.randbelow(repository.COUNTER_SHARDS),
+        count_supporter=False,
+        mails=False,
+        thank_you=False,
     )
-    written = holder is not None and result.action_id is not None and flagged is None
-    if written and holder is not None and result.action_id is not None and prepared is not None:
-        await targets.plan(
-            conn,
-            options.keyring,
-            prepared,
-            org_id=page.org_id,
-            campaign_id=page.campaign_id,
-            supporter_id=holder.supporter_id,
-            action_id=result.action_id,
-            testing=follow_up.action.testing,
-            waiting=result.waiting,
-            clock=options.clock,
-        )
+    result = await _write(conn, options, row)
+    if holder is not None and flagged is None:
+        await _plan_targets(conn, options, prepared, row, result, holder.supporter_id)
     return Receipt(
         follow_up.contact_ref,
         None,
