@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import typing
 from pathlib import Path
 from typing import Any
 
-import httpcore
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,36 +124,20 @@ class TestWakeUp:
         assert len(receiver.requests) == 1
 
 
-class Counting(httpcore.NetworkBackend):
-    """The default network backend, counting the connections opened."""
-
-    def __init__(self) -> None:
-        self.inner = httpcore.SyncBackend()
-        self.opened = 0
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        self.opened += 1
-        return self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
-
-
 async def _send_batch(
-    world: World, tmp_path: Path, ids: list[int], backend: httpcore.NetworkBackend | None = None
+    world: World, tmp_path: Path, ids: list[int], opened: list[int] | None = None
 ) -> dict[int, Outcome]:
-    """The deliveries ``ids`` sent as one batch by a worker's pipeline."""
+    """The deliveries ``ids`` sent as one batch by a worker's pipeline (the connections it
+    opened appended to ``opened``)."""
     runtime = DeliveryRuntime(
         world.settings(tmp_path), world.database_url, relay=False, consume=False
     )
-    http = GuardedClient(runtime.http.guard, network_backend=backend)
+    http = GuardedClient(runtime.http.guard)
     try:
         return await asyncio.to_thread(runtime.pipeline.process_many, ids, http)
     finally:
+        if opened is not None:
+            opened.append(http.connections_opened)
         http.close()
         runtime.stop()
 
@@ -170,9 +152,9 @@ class TestBatches:
             await world.sign(email=email)
         receiver.status_by_email = {"s5@example.net": 503}
         ids = [r["id"] for r in await world.deliveries()]
-        backend = Counting()
+        opened: list[int] = []
         # when: sent as one batch
-        outcomes = await _send_batch(world, tmp_path, ids, backend)
+        outcomes = await _send_batch(world, tmp_path, ids, opened)
         # then
         failing = ids[5]
         assert outcomes[failing] is Outcome.RETRY
@@ -183,7 +165,7 @@ class TestBatches:
         assert (rows[failing]["status"], rows[failing]["later"]) == ("pending", True)
         assert rows[failing]["last_error"] == "the webhook answered HTTP 503"
         assert [payload_of(r)["contact"]["email"] for r in receiver.requests] == emails
-        assert backend.opened == 1  # one kept-alive connection for the batch
+        assert opened == [1]  # one kept-alive connection for the batch
 
     async def test_two_events_of_one_supporter_in_one_batch_keep_their_order(
         self, world: World, receiver: Receiver, tmp_path: Path

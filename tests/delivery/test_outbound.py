@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
+import tempfile
+import threading
 import typing
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpcore
+import httpx
 import pytest
 
 from orgs.delivery.outbound import (
@@ -23,8 +30,15 @@ from tests.delivery.fake_civicrm import FakeCiviCrm
 from tests.delivery.receiver import Receiver, run_receiver
 from tests.delivery.test_mail import Sink
 from tests.servers import free_port, serve_in_thread
-from workers.connectors.base import ConnectorTarget, PermanentFailure, connector_for, send
-from workers.connectors.transport import GuardedClient
+from workers.connectors.base import (
+    ConnectorTarget,
+    PermanentFailure,
+    RetryableFailure,
+    connector_for,
+    post,
+    send,
+)
+from workers.connectors.transport import MAX_ANSWER_BYTES, GuardedClient
 from workers.mail import SmtpServer
 
 STRICT = OutboundGuard(allow_private=False)
@@ -224,6 +238,63 @@ class _TlsProbe(httpcore.NetworkStream):
         pass
 
 
+@contextlib.contextmanager
+def tls_server(name: str) -> Iterator[tuple[int, list[str | None]]]:
+    """A TLS listener on 127.0.0.1 with a self-signed certificate for ``name``, recording
+    the name each client asks for (SNI); yields its port and those names."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, server_name, ctx: names.append(server_name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            with connection, contextlib.suppress(OSError):
+                context.wrap_socket(connection, server_side=True).close()
+
+    thread = threading.Thread(target=serve, name="tls-server", daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], names
+    finally:
+        thread.join(15)
+        listener.close()
+
+
 def _webhook(url: str) -> ConnectorTarget:
     return ConnectorTarget(
         id=1,
@@ -242,7 +313,9 @@ def other_receiver() -> Iterator[Receiver]:
 
 
 class TestPinnedConnections:
-    def test_dns_rebinding_cannot_move_the_connection(self, receiver: Receiver) -> None:
+    """Both ways out: httpx (CRM connectors, :func:`send`) and libcurl (webhooks, ``post``)."""
+
+    def test_dns_rebinding_cannot_move_an_httpx_connection(self, receiver: Receiver) -> None:
         # given: a name answering a public address first and loopback afterwards
         answers = iter([["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
         lookups: list[str] = []
@@ -255,14 +328,56 @@ class TestPinnedConnections:
         port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
         client = GuardedClient(OutboundGuard(resolver=rebinding), network_backend=recorder)
         # when
+        request = client.build_request("POST", f"http://rebind.example.org:{port}/hook")
         with client, pytest.raises(Exception, match="unreachable"):
-            connector_for("webhook").deliver(
-                _webhook(f"http://rebind.example.org:{port}/hook"), connector_test_payload(), client
-            )
+            send(client, request, what="the CRM")
         # then: resolved once, connected to the address that was checked, never to loopback
         assert lookups == ["rebind.example.org"]
         assert recorder.connected == [("93.184.216.34", port)]
         assert receiver.requests == []
+
+    def test_dns_rebinding_cannot_move_a_webhook(self, receiver: Receiver) -> None:
+        # given: a name answering 127.0.0.2 (where nothing listens) first and then the
+        # receiver's 127.0.0.1 (private addresses allowed, so only the pinning is tested)
+        answers = iter([["127.0.0.2"], ["127.0.0.1"], ["127.0.0.1"]])
+        lookups: list[str] = []
+
+        def rebinding(host: str, port: int) -> list[str]:
+            lookups.append(host)
+            return next(answers)
+
+        port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+        client = GuardedClient(OutboundGuard(allow_private=True, resolver=rebinding))
+        url = f"http://rebind.example.org:{port}/hook"
+        # when: sent twice within the pin's lifetime
+        with client:
+            for _ in range(2):
+                with pytest.raises(RetryableFailure, match="unreachable: ConnectError"):
+                    connector_for("webhook").deliver(
+                        _webhook(url), connector_test_payload(), client
+                    )
+        # then: resolved once by the guard (never by curl), never reached the rebound address
+        assert lookups == ["rebind.example.org"]
+        assert receiver.requests == []
+
+    def test_a_webhook_never_connects_to_an_address_the_guard_did_not_return(
+        self, receiver: Receiver
+    ) -> None:
+        # given: a literal address, read by curl itself, but a guard allowing another one only
+        client = GuardedClient(OutboundGuard(allow_private=True))
+        handle = client._curl()
+        handle.pins[("127.0.0.1", int(receiver.url.rsplit(":", 1)[1].split("/")[0]))] = (
+            frozenset([literal_address("127.0.0.2")]),  # type: ignore[list-item]
+            float("inf"),
+        )
+        # when
+        with client, pytest.raises(PermanentFailure, match=f"^{NOT_ALLOWED}$"):
+            connector_for("webhook").deliver(
+                _webhook(receiver.url), connector_test_payload(), client
+            )
+        # then: the socket was refused before any byte
+        assert receiver.requests == []
+        assert client.connections_opened == 0
 
     def test_tls_verifies_the_original_name_on_the_pinned_address(self) -> None:
         # given
@@ -270,12 +385,97 @@ class TestPinnedConnections:
         guard = OutboundGuard(resolver=lambda host, port: ["93.184.216.34"])
         # when
         with GuardedClient(guard, network_backend=recorder) as client, pytest.raises(Exception):
-            connector_for("webhook").deliver(
-                _webhook("https://crm.example.org/hook"), connector_test_payload(), client
-            )
+            send(client, client.build_request("GET", "https://crm.example.org/x"), what="x")
         # then
         assert recorder.connected == [("93.184.216.34", 443)]
         assert recorder.tls_names == ["crm.example.org"]
+
+    def test_a_webhook_over_tls_verifies_the_original_name(self) -> None:
+        # given: a TLS server on loopback with a certificate for the name that no root signed
+        with tls_server("crm.example.org") as (port, names):
+            guard = OutboundGuard(allow_private=True, resolver=lambda host, p: ["127.0.0.1"])
+            # when
+            with (
+                GuardedClient(guard) as client,
+                pytest.raises(RetryableFailure, match="unreachable: ConnectError"),
+            ):
+                connector_for("webhook").deliver(
+                    _webhook(f"https://crm.example.org:{port}/hook"),
+                    connector_test_payload(),
+                    client,
+                )
+        # then: the pinned address was reached, the name sent for SNI, the certificate refused
+        assert names == ["crm.example.org"]
+
+    def test_a_webhook_ignores_the_environment_s_proxy(
+        self, receiver: Receiver, other_receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given: proxy variables pointing at another server
+        for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, other_receiver.url.removesuffix("/hook"))
+        # when
+        with GuardedClient(OutboundGuard(allow_private=True)) as client:
+            connector_for("webhook").deliver(
+                _webhook(receiver.url), connector_test_payload(), client
+            )
+        # then
+        assert len(receiver.requests) == 1
+        assert other_receiver.requests == []
+
+    def test_a_webhook_header_cannot_inject_lines(self, receiver: Receiver) -> None:
+        # given / when
+        with (
+            GuardedClient(OutboundGuard(allow_private=True)) as client,
+            pytest.raises(RetryableFailure, match="LocalProtocolError"),
+        ):
+            post(client, receiver.url, b"{}", {"x-note": "a\r\nx-i: 1"}, what="the webhook")
+        # then
+        assert receiver.requests == []
+
+    def test_a_webhook_s_retry_after_reaches_the_retry_schedule(self, receiver: Receiver) -> None:
+        # given: a receiver asking to be left alone for 42 s
+        receiver.status = 429
+        receiver.headers = {"retry-after": "42"}
+        # when
+        with (
+            GuardedClient(OutboundGuard(allow_private=True)) as client,
+            pytest.raises(RetryableFailure) as caught,
+        ):
+            connector_for("webhook").deliver(
+                _webhook(receiver.url), connector_test_payload(), client
+            )
+        # then
+        assert (str(caught.value), caught.value.retry_after) == (
+            "the webhook answered HTTP 429",
+            42.0,
+        )
+
+    def test_a_hanging_webhook_times_out(self, receiver: Receiver) -> None:
+        # given: a receiver answering after 3 s, a client allowing 0.5 s
+        receiver.hang_seconds = 3
+        limits = httpx.Timeout(0.5, connect=0.5)
+        # when
+        with (
+            GuardedClient(OutboundGuard(allow_private=True), timeout=limits) as client,
+            pytest.raises(RetryableFailure, match=r"^the webhook timed out$"),
+        ):
+            connector_for("webhook").deliver(
+                _webhook(receiver.url), connector_test_payload(), client
+            )
+        # then: it was sent once
+        assert len(receiver.requests) == 1
+
+    def test_a_huge_webhook_answer_is_not_read_to_its_end(self, receiver: Receiver) -> None:
+        # given: a 200 with a 64 MB body
+        receiver.body = b"x" * (64 << 20)
+        # when: its status counts, the body stops being read after 1 MB
+        with GuardedClient(OutboundGuard(allow_private=True)) as client:
+            connector_for("webhook").deliver(
+                _webhook(receiver.url), connector_test_payload(), client
+            )
+            handle = client._curl()
+        # then
+        assert handle.received <= MAX_ANSWER_BYTES + (1 << 20)  # what one read brings at most
 
     def test_the_host_header_keeps_the_name(self, receiver: Receiver) -> None:
         # given: a name pinned to the receiver's address (private targets allowed)
