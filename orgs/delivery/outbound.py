@@ -169,13 +169,17 @@ def _local_name(host: str) -> bool:
     return host == "localhost" or host.endswith(".localhost")
 
 
+#: A backslash, whitespace (Unicode's, as ``str.isspace``) or a control character.
+_NOT_PLAIN = re.compile(r"[\\\s\x00-\x1f\x7f]")
+
+
 def url_host(url: str, *, schemes: Sequence[str] = ("http", "https")) -> tuple[str, int]:
     """The host and port ``url`` connects to; InvalidTarget for a URL that is not plain.
 
     Refuses credentials (``http://evil@127.0.0.1``: a connector's credentials belong in its
     secrets), backslashes (parsers disagree on them), whitespace and control characters.
     """
-    if any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+    if _NOT_PLAIN.search(url):
         raise InvalidTarget("the URL contains spaces, control characters or backslashes")
     try:
         parts = urlsplit(url)

@@ -9,8 +9,18 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Executable, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Connection,
+    Executable,
+    any_,
+    bindparam,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -275,6 +285,12 @@ class ContactCopy:
 _STATEMENTS_CACHED = 1024
 
 
+def _ids(name: str) -> BindParameter[Any]:
+    """A list of ids as one array parameter (``= ANY(:name)``): the statement's text stays
+    the same whatever the batch's size, so the driver keeps it parsed and prepared."""
+    return bindparam(name, type_=ARRAY(BigInteger))
+
+
 @lru_cache(maxsize=_STATEMENTS_CACHED)
 def _contact_copies(org_id: int) -> Executable:
     return (
@@ -283,7 +299,7 @@ def _contact_copies(org_id: int) -> Executable:
         )
         .where(
             col(Contact.org_id) == org_id,
-            col(Contact.supporter_id).in_(bindparam("supporter_ids", expanding=True)),
+            col(Contact.supporter_id) == any_(_ids("supporter_ids")),
             col(Contact.disabled_at).is_(None),
         )
         .order_by(col(Contact.id))
@@ -338,7 +354,7 @@ def _delivery_contexts(org_id: int) -> Executable:
         .join(Campaign, col(Campaign.id) == col(Supporter.campaign_id))
         .join(ActionPage, col(ActionPage.id) == col(Supporter.first_action_page_id))
         .join(Org, col(Org.id) == org_id)
-        .where(col(Supporter.id).in_(bindparam("supporter_ids", expanding=True)))
+        .where(col(Supporter.id) == any_(_ids("supporter_ids")))
     )
 
 
@@ -377,7 +393,7 @@ def _actions_seen_by(org_id: int) -> Executable:
             col(ActionPage.config).label("page_config"),
         )
         .join(ActionPage, col(ActionPage.id) == col(Action.action_page_id))
-        .where(col(Action.id).in_(bindparam("action_ids", expanding=True)))
+        .where(col(Action.id) == any_(_ids("action_ids")))
     )
 
 
@@ -409,7 +425,7 @@ def _consents_to(org_id: int) -> Executable:
         )
         .join(Org, col(Org.id) == col(Consent.org_id))
         .where(
-            col(Consent.supporter_id).in_(bindparam("supporter_ids", expanding=True)),
+            col(Consent.supporter_id) == any_(_ids("supporter_ids")),
             col(Consent.org_id) == org_id,
         )
         .order_by(col(Consent.id))

@@ -368,6 +368,7 @@ class TestPinnedConnections:
         handle = client._curl()
         handle.pins[("127.0.0.1", int(receiver.url.rsplit(":", 1)[1].split("/")[0]))] = (
             frozenset([literal_address("127.0.0.2")]),  # type: ignore[list-item]
+            [],  # a literal address: no RESOLVE entry, curl reads it itself
             float("inf"),
         )
         # when

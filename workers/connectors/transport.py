@@ -24,6 +24,7 @@ where the target offers it.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -123,12 +124,27 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
+#: What may not appear in a header line: CR, LF, NUL, anything beyond ASCII.
+_NOT_IN_HEADER = re.compile(r"[\r\n\0]|[^\x00-\x7f]")
+
+
+class _NoBody(httpx.SyncByteStream):
+    """The body of a webhook's answer as handed on: dropped (only status and headers count)."""
+
+    def __iter__(self) -> typing.Iterator[bytes]:
+        return iter(())
+
+
+_NO_BODY = _NoBody()
+
+
 class _Curl:
     """One thread's libcurl handle, its connections and the guard's answers it pins."""
 
     def __init__(self, guard: OutboundGuard, timeout: httpx.Timeout) -> None:
         self.guard = guard
-        self.pins: dict[tuple[str, int], tuple[frozenset[Address], float]] = {}
+        # (host, port) -> (the guard's addresses, curl's RESOLVE entries, until when)
+        self.pins: dict[tuple[str, int], tuple[frozenset[Address], list[str], float]] = {}
         self.allowed: frozenset[Address] = frozenset()
         self.refused = False
         self.opened = 0
@@ -175,18 +191,24 @@ class _Curl:
         self.received += len(chunk)
         return 0 if self.received > MAX_ANSWER_BYTES else None  # 0 ends the transfer
 
-    def _pin(self, host: str, port: int) -> frozenset[Address]:
-        """The guard's addresses for the host, asked again once the pin is older than the
-        connections' keep-alive (TargetNotAllowed and OSError propagate)."""
+    def _pin(self, host: str, port: int) -> tuple[frozenset[Address], list[str]]:
+        """The guard's addresses for the host and curl's RESOLVE entries for them, asked
+        again once older than the connections' keep-alive (TargetNotAllowed and OSError
+        propagate). A literal address needs no entry: curl reads it as the guard did, and
+        the socket check holds if it did not."""
         now = time.monotonic()
         pinned = self.pins.get((host, port))
-        if pinned is not None and pinned[1] > now:
-            return pinned[0]
+        if pinned is not None and pinned[2] > now:
+            return pinned[0], pinned[1]
         addresses = frozenset(self.guard.resolve(host, port))
+        entries = []
+        if literal_address(host) is None:  # a name: the guard's answer is curl's only one
+            listed = (f"[{a}]" if a.version == 6 else str(a) for a in sorted(addresses, key=str))
+            entries.append(f"{host}:{port}:{','.join(listed)}")
         if len(self.pins) >= 256:  # many orgs' hosts: forget the expired ones
-            self.pins = {key: pin for key, pin in self.pins.items() if pin[1] > now}
-        self.pins[(host, port)] = (addresses, now + KEEPALIVE_SECONDS)
-        return addresses
+            self.pins = {key: pin for key, pin in self.pins.items() if pin[2] > now}
+        self.pins[(host, port)] = (addresses, entries, now + KEEPALIVE_SECONDS)
+        return addresses, entries
 
     def post(self, url: str, content: bytes, headers: Mapping[str, str]) -> httpx.Response:
         parts = urlsplit(url)
@@ -198,23 +220,15 @@ class _Curl:
         except ValueError:
             raise TargetNotAllowed() from None
         try:
-            self.allowed = self._pin(host, port)
+            self.allowed, entries = self._pin(host, port)
         except OSError as exc:
             raise httpx.ConnectError(f"could not resolve the host ({exc.errno})") from None
-        sent = []
-        for name, value in headers.items():
-            if not _header_safe(name) or not _header_safe(value) or not name:
-                raise httpx.LocalProtocolError("a header name or value is not allowed")
-            sent.append(f"{name}: {value}")
+        sent = [f"{name}: {value}" for name, value in headers.items()]
+        if any(_NOT_IN_HEADER.search(line) or line.startswith(":") for line in sent):
+            raise httpx.LocalProtocolError("a header name or value is not allowed")
         sent.append("Expect:")  # no 100-continue round trip for large bodies
         curl = self.curl
-        if literal_address(host) is None:  # a name: the guard's answer is curl's only one
-            listed = ",".join(
-                f"[{a}]" if a.version == 6 else str(a) for a in sorted(self.allowed, key=str)
-            )
-            curl.setopt(pycurl.RESOLVE, [f"{host}:{port}:{listed}"])
-        else:
-            curl.setopt(pycurl.RESOLVE, [])
+        curl.setopt(pycurl.RESOLVE, entries)
         curl.setopt(pycurl.URL, url)
         curl.setopt(pycurl.POSTFIELDS, content)
         curl.setopt(pycurl.HTTPHEADER, sent)
@@ -236,14 +250,11 @@ class _Curl:
             (name.strip(), value.strip())
             for name, _, value in (line.partition(b":") for line in self.header_lines)
         ]
-        return httpx.Response(int(curl.getinfo(pycurl.RESPONSE_CODE)), headers=answer_headers)
+        status = int(curl.getinfo(pycurl.RESPONSE_CODE))
+        return httpx.Response(status, headers=answer_headers, stream=_NO_BODY)
 
     def close(self) -> None:
         self.curl.close()
-
-
-def _header_safe(text: str) -> bool:
-    return text.isascii() and not any(c in text for c in "\r\n\0")
 
 
 class GuardedClient(httpx.Client):
