@@ -20,6 +20,7 @@ from orgs.delivery.outbound import (
     NOT_ALLOWED,
     InvalidTarget,
     OutboundGuard,
+    Resolver,
     TargetNotAllowed,
     is_public,
     literal_address,
@@ -312,20 +313,30 @@ def other_receiver() -> Iterator[Receiver]:
     yield from run_receiver()
 
 
+def _rebinding(first: str, *, then: str) -> tuple[Resolver, list[str]]:
+    """A resolver answering ``first`` once and ``then`` afterwards, and the names it was
+    asked for."""
+    lookups: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return [first] if len(lookups) == 1 else [then]
+
+    return resolve, lookups
+
+
+def _port(receiver: Receiver) -> int:
+    return int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+
+
 class TestPinnedConnections:
     """Both ways out: httpx (CRM connectors, :func:`send`) and libcurl (webhooks, ``post``)."""
 
     def test_dns_rebinding_cannot_move_an_httpx_connection(self, receiver: Receiver) -> None:
         # given: a name answering a public address first and loopback afterwards
-        answers = iter([["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
-        lookups: list[str] = []
-
-        def rebinding(host: str, port: int) -> list[str]:
-            lookups.append(host)
-            return next(answers)
-
+        rebinding, lookups = _rebinding("93.184.216.34", then="127.0.0.1")
         recorder = Recorder()
-        port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+        port = _port(receiver)
         client = GuardedClient(OutboundGuard(resolver=rebinding), network_backend=recorder)
         # when
         request = client.build_request("POST", f"http://rebind.example.org:{port}/hook")
@@ -339,14 +350,8 @@ class TestPinnedConnections:
     def test_dns_rebinding_cannot_move_a_webhook(self, receiver: Receiver) -> None:
         # given: a name answering 127.0.0.2 (where nothing listens) first and then the
         # receiver's 127.0.0.1 (private addresses allowed, so only the pinning is tested)
-        answers = iter([["127.0.0.2"], ["127.0.0.1"], ["127.0.0.1"]])
-        lookups: list[str] = []
-
-        def rebinding(host: str, port: int) -> list[str]:
-            lookups.append(host)
-            return next(answers)
-
-        port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+        rebinding, lookups = _rebinding("127.0.0.2", then="127.0.0.1")
+        port = _port(receiver)
         client = GuardedClient(OutboundGuard(allow_private=True, resolver=rebinding))
         url = f"http://rebind.example.org:{port}/hook"
         # when: sent twice within the pin's lifetime
@@ -366,7 +371,7 @@ class TestPinnedConnections:
         # given: a literal address, read by curl itself, but a guard allowing another one only
         client = GuardedClient(OutboundGuard(allow_private=True))
         handle = client._curl()
-        handle.pins[("127.0.0.1", int(receiver.url.rsplit(":", 1)[1].split("/")[0]))] = (
+        handle.pins[("127.0.0.1", _port(receiver))] = (
             frozenset([literal_address("127.0.0.2")]),  # type: ignore[list-item]
             [],  # a literal address: no RESOLVE entry, curl reads it itself
             float("inf"),
