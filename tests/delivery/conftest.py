@@ -151,14 +151,43 @@ class Rabbit:
     node: str
 
     def restart(self) -> None:
-        """Stop and start the broker application: every client connection is cut."""
-        for step in ("stop_app", "start_app"):
-            subprocess.run(["rabbitmqctl", "-n", self.node, step], capture_output=True, check=True)
+        """Stop and start the broker application: every client connection is cut.
+
+        On a loaded machine the CLI can fail to reach the node (exit 69) for a moment: each
+        step is retried until the node confirms it, so a slow CLI never leaves the broker down
+        for the tests after this one. Both steps are idempotent on the node's side.
+        """
+        self._until("stop_app")
+        self.start()
+
+    def start(self) -> None:
+        """Start the broker application if it is stopped, and wait until it serves."""
+        self._until("start_app")
+        self._until("await_startup", "--timeout", "60")
+
+    def _until(self, *step: str) -> None:
+        deadline = time.monotonic() + 120
+        while (done := self._ctl(*step)).returncode != 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rabbitmqctl {step[0]} failed: {done.stderr[-500:]}")
+            time.sleep(1)
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["rabbitmqctl", "-n", self.node, *args], capture_output=True, text=True, timeout=150
+        )
+
+
+@pytest.fixture
+def rabbitmq(rabbitmq_node: Rabbit) -> Rabbit:
+    """The session's broker, its application running whatever the test before did to it."""
+    rabbitmq_node.start()
+    return rabbitmq_node
 
 
 @pytest.fixture(scope="session")
-def rabbitmq() -> Iterator[Rabbit]:
-    """A private RabbitMQ node on 127.0.0.1 (RECIPES.md), stopped after the module."""
+def rabbitmq_node() -> Iterator[Rabbit]:
+    """A private RabbitMQ node on 127.0.0.1 (RECIPES.md), stopped after the session."""
     if not os.path.exists(RABBITMQ):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("rabbitmq-server is not installed (CI=true: the broker lane must run)")
