@@ -25,7 +25,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from orgs.contacts.repository import purge_after_erasure
 from orgs.crypto import Keyring
-from orgs.delivery import connectors as kinds
 from orgs.delivery import payload as payloads
 from orgs.delivery import repository as deliveries
 from orgs.delivery.outbound import NOT_ALLOWED, TargetNotAllowed
@@ -267,8 +266,7 @@ class Pipeline:
                     config=row["config"] or {},
                     secrets=secrets,
                     public_key=row["public_key"],
-                    config_checked=row["kind"] in kinds.KINDS
-                    and not kinds.check_config(row["kind"], row["config"] or {}, secrets),
+                    config_checked=base.config_passes(row["kind"], row["config"] or {}, secrets),
                 )
                 connectors[connector_id] = (target, bool(row["enabled"]))
         found = connectors[connector_id]

@@ -125,6 +125,29 @@ class TestWebhookDelivery:
         assert row["last_error"] == "the target is not allowed"
         assert receiver.requests == []
 
+    async def test_a_stored_config_that_fails_its_check_is_never_sent(
+        self, world: World, receiver: Receiver, tmp_path: Path
+    ) -> None:
+        # given: a webhook whose stored config no longer passes the check made when saving
+        # (edited in the database, or saved before a rule tightened)
+        await world.sign()
+        async with world.engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE connector SET config = CAST(:config AS jsonb) WHERE id = :id"),
+                {"config": '{"url": "ftp://x"}', "id": world.connector_id},
+            )
+        runtime = DeliveryRuntime(world.settings(tmp_path), _sync(world.database_url))
+        # when
+        runtime.start()
+        try:
+            [row] = await until(lambda: _status(world, "failed"))
+        finally:
+            runtime.stop()
+        # then: failed once, saying what is wrong without the config's content
+        assert row["attempts"] == 1
+        assert row["last_error"] == "the webhook connector is not configured correctly"
+        assert receiver.requests == []
+
 
 TEST_CONNECTOR = """
 mutation($id: Int!) {

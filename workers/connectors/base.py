@@ -142,11 +142,14 @@ def check_response(response: httpx.Response, *, what: str) -> httpx.Response:
     raise PermanentFailure(message)
 
 
+def config_passes(kind: str, config: Mapping[str, Any], secrets: Mapping[str, Any]) -> bool:
+    """Whether a known kind's config passes its pure check (as when it was saved)."""
+    return kind in kinds.KINDS and not kinds.check_config(kind, config, secrets)
+
+
 def configured(target: ConnectorTarget) -> None:
     """PermanentFailure unless the target's config passes its kind's check (as when saved)."""
-    if target.config_checked:
-        return
-    if kinds.check_config(target.kind, target.config, target.secrets):
+    if not (target.config_checked or config_passes(target.kind, target.config, target.secrets)):
         raise PermanentFailure(f"the {target.kind} connector is not configured correctly")
 
 
