@@ -243,12 +243,13 @@ class Pipeline:
         conn: Connection,
         connector_id: int,
         scope: Scope,
+        org_id: int,
         testing: bool,
         connectors: Connectors,
     ) -> ConnectorTarget:
         """The connector with its secrets decrypted, read once per batch."""
         if connector_id not in connectors:
-            row = deliveries.connector_row(conn, scope, connector_id)
+            row = deliveries.connector_row(conn, scope, org_id, connector_id)
             if row is None:
                 connectors[connector_id] = None
             else:
@@ -294,7 +295,7 @@ class Pipeline:
             return
         scope = system_scope(job.org_id)
         testing = job.event == DeliveryEvent.CONNECTOR_TEST.value
-        target = self._target(conn, job.connector_id, scope, testing, connectors)
+        target = self._target(conn, job.connector_id, scope, job.org_id, testing, connectors)
         if testing and target.kind == ConnectorKind.SMTP.value:
             if self.mailer is None:
                 raise RetryableFailure("no mailer in this worker")

@@ -225,32 +225,6 @@ def _member(scope: Scope, org_id: int) -> bool:
     return scope.allows(org_id, Permission.READ_CONTACTS)
 
 
-def connector_row(conn: Connection, scope: Scope, connector_id: int) -> dict[str, Any] | None:
-    """A connector of one of the scope's orgs, with its org's name and public key."""
-    row = (
-        conn.execute(
-            select(
-                col(Connector.id),
-                col(Connector.org_id),
-                col(Org.name).label("org_name"),
-                col(Connector.kind),
-                col(Connector.name),
-                col(Connector.config),
-                col(Connector.secrets_encrypted),
-                col(Connector.enabled),
-                col(Org.public_key),
-            )
-            .join(Org, col(Org.id) == col(Connector.org_id))
-            .where(
-                col(Connector.id) == connector_id, scope.org_filter(col(Connector.org_id), MANAGE)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row is not None else None
-
-
 def smtp_connector(conn: Connection, scope: Scope, org_id: int) -> dict[str, Any] | None:
     """The org's first enabled SMTP connector (config and encrypted secrets), if any."""
     row = (
@@ -289,6 +263,36 @@ def _ids(name: str) -> BindParameter[Any]:
     """A list of ids as one array parameter (``= ANY(:name)``): the statement's text stays
     the same whatever the batch's size, so the driver keeps it parsed and prepared."""
     return bindparam(name, type_=ARRAY(BigInteger))
+
+
+def connector_row(
+    conn: Connection, scope: Scope, org_id: int, connector_id: int
+) -> dict[str, Any] | None:
+    """A connector of ``org_id`` (one of the scope's orgs allowed to manage connectors), with
+    its org's name and public key; read by the workers once per batch."""
+    if not scope.allows(org_id, MANAGE):
+        return None
+    row = conn.execute(_connector_row(org_id), {"connector_id": connector_id}).mappings().first()
+    return dict(row) if row is not None else None
+
+
+@lru_cache(maxsize=_STATEMENTS_CACHED)
+def _connector_row(org_id: int) -> Executable:
+    return (
+        select(
+            col(Connector.id),
+            col(Connector.org_id),
+            col(Org.name).label("org_name"),
+            col(Connector.kind),
+            col(Connector.name),
+            col(Connector.config),
+            col(Connector.secrets_encrypted),
+            col(Connector.enabled),
+            col(Org.public_key),
+        )
+        .join(Org, col(Org.id) == col(Connector.org_id))
+        .where(col(Connector.id) == bindparam("connector_id"), col(Connector.org_id) == org_id)
+    )
 
 
 @lru_cache(maxsize=_STATEMENTS_CACHED)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import ssl
 import tempfile
 import threading
 import typing
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -329,6 +331,28 @@ def _port(receiver: Receiver) -> int:
     return int(receiver.url.rsplit(":", 1)[1].split("/")[0])
 
 
+@contextlib.contextmanager
+def raw_answer(answer: typing.Callable[[], Iterator[bytes]]) -> Iterator[str]:
+    """A TCP server on 127.0.0.1 reading one request and sending what ``answer`` yields (a
+    receiver that does not speak HTTP as it should); its URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError), listener.accept()[0] as conn:
+            conn.recv(65536)
+            for chunk in answer():
+                conn.sendall(chunk)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    finally:
+        listener.close()
+        thread.join(10)
+
+
 class TestPinnedConnections:
     """Both ways out: httpx (CRM connectors, :func:`send`) and libcurl (webhooks, ``post``)."""
 
@@ -456,6 +480,24 @@ class TestPinnedConnections:
             42.0,
         )
 
+    @pytest.mark.parametrize("number", [2**70, 7], ids=["beyond-64-bits", "small"])
+    def test_the_body_carries_every_value_exactly(self, receiver: Receiver, number: int) -> None:
+        # given: a payload with a widget's odd values (a huge integer, non-ASCII, a date)
+        payload = {
+            **connector_test_payload(),
+            "fields": {"n": number, "name": "Zoë 🌍", "at": datetime(2026, 12, 2, tzinfo=UTC)},
+        }
+        # when
+        with GuardedClient(OutboundGuard(allow_private=True)) as client:
+            connector_for("webhook").deliver(_webhook(receiver.url), payload, client)
+        # then: the signed body is the payload, value for value
+        [request] = receiver.requests
+        assert json.loads(request.body)["fields"] == {
+            "n": number,
+            "name": "Zoë 🌍",
+            "at": "2026-12-02 00:00:00+00:00",
+        }
+
     def test_a_hanging_webhook_times_out(self, receiver: Receiver) -> None:
         # given: a receiver answering after 3 s, a client allowing 0.5 s
         receiver.hang_seconds = 3
@@ -482,6 +524,40 @@ class TestPinnedConnections:
             handle = client._curl()
         # then
         assert handle.received <= MAX_ANSWER_BYTES + (1 << 20)  # what one read brings at most
+
+    def test_endless_answer_headers_are_cut_off(self) -> None:
+        # given: a receiver sending header lines without end (up to 64 MB)
+        def endless() -> Iterator[bytes]:
+            yield b"HTTP/1.1 200 OK\r\n"
+            for _ in range(64 << 10):
+                yield b"x-pad: " + b"a" * 1000 + b"\r\n"
+
+        # when: the delivery fails as a transport error, to be retried
+        with raw_answer(endless) as url, GuardedClient(OutboundGuard(allow_private=True)) as client:
+            with pytest.raises(RetryableFailure):
+                connector_for("webhook").deliver(_webhook(url), connector_test_payload(), client)
+            kept = sum(map(len, client._curl().header_lines))
+        # then: what was kept of them is bounded by libcurl, far below what was sent
+        assert kept < 1 << 20
+
+    def test_the_last_answer_s_headers_count_after_an_informational_one(self) -> None:
+        # given: a 100 Continue with a header of its own, then a 429 asking for 7 s
+        def answers() -> Iterator[bytes]:
+            yield b"HTTP/1.1 100 Continue\r\nretry-after: 1000\r\n\r\n"
+            yield b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 7\r\ncontent-length: 0\r\n\r\n"
+
+        # when
+        with (
+            raw_answer(answers) as url,
+            GuardedClient(OutboundGuard(allow_private=True)) as client,
+            pytest.raises(RetryableFailure) as caught,
+        ):
+            connector_for("webhook").deliver(_webhook(url), connector_test_payload(), client)
+        # then
+        assert (str(caught.value), caught.value.retry_after) == (
+            "the webhook answered HTTP 429",
+            7.0,
+        )
 
     def test_the_host_header_keeps_the_name(self, receiver: Receiver) -> None:
         # given: a name pinned to the receiver's address (private targets allowed)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 
 import httpx
+import orjson
 
 from workers.connectors.base import ConnectorTarget, Payload, configured, post, register
 
@@ -52,7 +53,7 @@ class Webhook:
     def deliver(self, target: ConnectorTarget, payload: Payload, http: httpx.Client) -> str | None:
         configured(target)
         url = str(target.config["url"])
-        body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+        body = _json(payload)
         msg_id = str(payload["deliveryId"])
         timestamp = int(time.time())
         headers = {
@@ -64,6 +65,19 @@ class Webhook:
         }
         post(http, url, body, headers, what="the webhook")
         return None
+
+
+def _json(payload: Payload) -> bytes:
+    """The body: compact UTF-8 JSON (orjson, a sixth of the standard encoder's CPU); values
+    orjson cannot hold (an integer beyond 64 bits from a widget's custom field) by the
+    standard encoder, which holds them exactly. Dates and other objects as ``str`` gives."""
+    try:
+        return orjson.dumps(payload, default=str, option=_JSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return json.dumps(payload, separators=(",", ":"), default=str).encode()
+
+
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 register(Webhook())
