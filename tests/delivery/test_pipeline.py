@@ -38,19 +38,24 @@ async def _status(world: World, wanted: str) -> list[dict[str, Any]]:
     return rows if rows and all(r["status"] == wanted for r in rows) else []
 
 
+async def _run_until(world: World, settings: Settings, check: Callable[[], Awaitable[Any]]) -> Any:
+    """A delivery runtime (relay and workers) running until ``check`` holds; its value."""
+    runtime = DeliveryRuntime(settings, world.database_url)
+    runtime.start()
+    try:
+        return await until(check)
+    finally:
+        runtime.stop()
+
+
 class TestWebhookDelivery:
     async def test_a_signature_reaches_the_webhook_signed_with_consent(
         self, world: World, receiver: Receiver, tmp_path: Path
     ) -> None:
         # given
         ref = await world.sign()
-        runtime = DeliveryRuntime(world.settings(tmp_path), _sync(world.database_url))
         # when
-        runtime.start()
-        try:
-            await until(lambda: _status(world, "delivered"))
-        finally:
-            runtime.stop()
+        await _run_until(world, world.settings(tmp_path), lambda: _status(world, "delivered"))
         # then
         [request] = receiver.requests
         headers = request.headers
@@ -78,13 +83,8 @@ class TestWebhookDelivery:
         # given
         receiver.status = 503
         await world.sign()
-        runtime = DeliveryRuntime(world.settings(tmp_path), _sync(world.database_url))
         # when
-        runtime.start()
-        try:
-            rows = await until(lambda: _attempted(world))
-        finally:
-            runtime.stop()
+        rows = await _run_until(world, world.settings(tmp_path), lambda: _attempted(world))
         # then
         [row] = rows
         assert row["status"] == "pending"
@@ -97,13 +97,8 @@ class TestWebhookDelivery:
         # given
         receiver.status = 410
         await world.sign()
-        runtime = DeliveryRuntime(world.settings(tmp_path), _sync(world.database_url))
         # when
-        runtime.start()
-        try:
-            [row] = await until(lambda: _status(world, "failed"))
-        finally:
-            runtime.stop()
+        [row] = await _run_until(world, world.settings(tmp_path), lambda: _status(world, "failed"))
         # then
         assert row["attempts"] == 1
         assert row["last_error"] == "the webhook answered HTTP 410"
@@ -114,13 +109,8 @@ class TestWebhookDelivery:
         # given
         await world.sign()
         settings = world.settings(tmp_path, allow_private_targets=False)
-        runtime = DeliveryRuntime(settings, _sync(world.database_url))
         # when
-        runtime.start()
-        try:
-            [row] = await until(lambda: _status(world, "failed"))
-        finally:
-            runtime.stop()
+        [row] = await _run_until(world, settings, lambda: _status(world, "failed"))
         # then
         assert row["last_error"] == "the target is not allowed"
         assert receiver.requests == []
@@ -136,13 +126,8 @@ class TestWebhookDelivery:
                 text("UPDATE connector SET config = CAST(:config AS jsonb) WHERE id = :id"),
                 {"config": '{"url": "ftp://x"}', "id": world.connector_id},
             )
-        runtime = DeliveryRuntime(world.settings(tmp_path), _sync(world.database_url))
         # when
-        runtime.start()
-        try:
-            [row] = await until(lambda: _status(world, "failed"))
-        finally:
-            runtime.stop()
+        [row] = await _run_until(world, world.settings(tmp_path), lambda: _status(world, "failed"))
         # then: failed once, saying what is wrong without the config's content
         assert row["attempts"] == 1
         assert row["last_error"] == "the webhook connector is not configured correctly"
@@ -237,13 +222,8 @@ class TestConnectorTest:
         # given: the connector was saved while private targets were allowed
         settings = world.settings(tmp_path, allow_private_targets=False)
         delivery_id = await request_connector_test(world, settings)
-        runtime = DeliveryRuntime(settings, world.database_url)
         # when: relayed and sent like any delivery
-        runtime.start()
-        try:
-            [row] = await until(lambda: _status(world, "failed"))
-        finally:
-            runtime.stop()
+        [row] = await _run_until(world, settings, lambda: _status(world, "failed"))
         # then
         assert row["id"] == delivery_id
         assert row["last_error"] == "the target is not allowed"
