@@ -89,6 +89,11 @@ class World:
             )
         return receipt.contact_ref
 
+    async def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """One statement in a committed transaction (a test's setting of the scene)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(text(sql), params or {})
+
     async def contact_refs(self) -> list[str]:
         """Each Contact row's own reference (what the org's tools know the person by)."""
         async with self.engine.connect() as conn:

@@ -67,10 +67,7 @@ class TestWakeUp:
     ) -> None:
         # given: a delivery due in two seconds (as a retry is), nothing to notify about it
         await world.sign()
-        async with world.engine.begin() as conn:
-            await conn.execute(
-                text("UPDATE delivery SET next_attempt_at = now() + interval '2 seconds'")
-            )
+        await world.execute("UPDATE delivery SET next_attempt_at = now() + interval '2 seconds'")
         settings = world.settings(tmp_path, relay_poll_seconds=NEVER)
         runtime = DeliveryRuntime(settings, world.database_url)
         # when
@@ -91,8 +88,7 @@ class TestWakeUp:
         runtime.start()
         try:
             [first] = await until(lambda: _listeners(world), within=60)
-            async with world.engine.begin() as conn:
-                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            await world.execute("SELECT pg_terminate_backend(:pid)", {"pid": first})
 
             async def again() -> list[int]:
                 return [pid for pid in await _listeners(world) if pid != first]
@@ -213,8 +209,7 @@ class TestBatches:
                 secrets_encrypted=world.keyring.encrypt_json({"secrets": [whsec()]}),
             )
             await session.commit()
-        async with world.engine.begin() as conn:
-            await conn.execute(text("UPDATE action_page SET thank_you_mail = true"))
+        await world.execute("UPDATE action_page SET thank_you_mail = true")
         for i in range(5):
             await world.sign(email=f"s{i}@example.net")
         rows = await world.deliveries()

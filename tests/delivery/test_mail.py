@@ -43,8 +43,7 @@ def _parts(message: Message) -> dict[str, str]:
 
 
 async def _double_opt_in(world: World) -> None:
-    async with world.engine.begin() as conn:
-        await conn.execute(text("UPDATE action_page SET double_opt_in = true"))
+    await world.execute("UPDATE action_page SET double_opt_in = true")
 
 
 class TestDoubleOptIn:
@@ -161,11 +160,10 @@ async def _has(items: list[Any], n: int = 1) -> bool:
 
 
 async def _page_speaks(world: World, locale: str, *, thank_you_mail: bool = False) -> None:
-    async with world.engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE action_page SET locale = :locale, thank_you_mail = :thanks"),
-            {"locale": locale, "thanks": thank_you_mail},
-        )
+    await world.execute(
+        "UPDATE action_page SET locale = :locale, thank_you_mail = :thanks",
+        {"locale": locale, "thanks": thank_you_mail},
+    )
 
 
 async def _supporter_id(world: World) -> int:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
@@ -121,11 +120,10 @@ class TestWebhookDelivery:
         # given: a webhook whose stored config no longer passes the check made when saving
         # (edited in the database, or saved before a rule tightened)
         await world.sign()
-        async with world.engine.begin() as conn:
-            await conn.execute(
-                text("UPDATE connector SET config = CAST(:config AS jsonb) WHERE id = :id"),
-                {"config": '{"url": "ftp://x"}', "id": world.connector_id},
-            )
+        await world.execute(
+            "UPDATE connector SET config = CAST(:config AS jsonb) WHERE id = :id",
+            {"config": '{"url": "ftp://x"}', "id": world.connector_id},
+        )
         # when
         [row] = await _run_until(world, world.settings(tmp_path), lambda: _status(world, "failed"))
         # then: failed once, saying what is wrong without the config's content
@@ -237,13 +235,10 @@ class TestPipelineRules:
         # given: the first delivery is held back (retrying), the second is due
         await world.sign(action={"actionType": "petition"})
         await world.sign(action={"actionType": "share"})
-        async with world.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "UPDATE delivery SET next_attempt_at = now() + interval '1 hour' "
-                    "WHERE id = (SELECT min(id) FROM delivery)"
-                )
-            )
+        await world.execute(
+            "UPDATE delivery SET next_attempt_at = now() + interval '1 hour' "
+            "WHERE id = (SELECT min(id) FROM delivery)"
+        )
         runtime = DeliveryRuntime(
             world.settings(tmp_path), _sync(world.database_url), relay=False, consume=False
         )
@@ -281,12 +276,9 @@ class TestPipelineRules:
     ) -> None:
         # given: a row marked queued whose message was lost (a crash before the broker had it)
         await world.sign()
-        async with world.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "UPDATE delivery SET status = 'queued', enqueued_at = now() - interval '1 hour'"
-                )
-            )
+        await world.execute(
+            "UPDATE delivery SET status = 'queued', enqueued_at = now() - interval '1 hour'"
+        )
         runtime = DeliveryRuntime(
             world.settings(tmp_path), _sync(world.database_url), consume=False
         )
